@@ -1,0 +1,35 @@
+package failover
+
+import "strings"
+
+// describe lists what a stanza answers now, for log lines.
+func describe(m *managed) string {
+	v := m.view.Load()
+	var parts []string
+	for _, fam := range []*family{v.a, v.aaaa, v.cname} {
+		if fam == nil {
+			continue
+		}
+		switch fam.mode {
+		case passOn:
+			parts = append(parts, "all down: passing to the next plugin")
+			continue
+		case servFail:
+			parts = append(parts, "all down: SERVFAIL")
+			continue
+		case noData:
+			parts = append(parts, "all down: NODATA")
+			continue
+		}
+		addrs := make([]string, len(fam.chosen))
+		for i, ep := range fam.chosen {
+			addrs[i] = ep.cfg.Address
+		}
+		s := strings.Join(addrs, " ")
+		if fam.allDown {
+			s = "all down, answering all: " + s
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}

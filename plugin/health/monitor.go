@@ -1,0 +1,98 @@
+package health
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/failover-dns/failover/plugin/probe"
+)
+
+// Pace is how often an endpoint is probed and how many results flip it.
+type Pace struct {
+	Interval     time.Duration
+	FastInterval time.Duration
+	Fall, Rise   int
+}
+
+// Transition is published when an endpoint changes state.
+type Transition struct {
+	Monitor  *Monitor
+	From, To State
+	Result   probe.Result // the probe that tipped it
+}
+
+// Listener hears about transitions. It runs on the probe's goroutine and must
+// not block for long.
+type Listener func(Transition)
+
+// Monitor is one probe (endpoint + check) and the state it publishes. It is
+// shared by every stanza that names the same endpoint with the same check.
+type Monitor struct {
+	Key     string
+	Address string
+	pace    Pace
+	prober  probe.Prober
+
+	state atomic.Uint32 // State; the only field the query path reads
+
+	// Owned by the engine (under Engine.mu).
+	tracker  Tracker
+	phase    time.Time // steady probes run at phase + k*Interval
+	due      time.Time
+	heapIdx  int
+	inFlight bool
+	added    bool
+	stopped  bool
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when an in-flight probe has finished
+
+	mu        sync.Mutex // guards listeners
+	listeners map[*listenerHandle]Listener
+
+	refs int // guarded by Registry.mu
+}
+
+type listenerHandle struct{}
+
+// NewMonitor makes a monitor; it does nothing until an engine runs it.
+func NewMonitor(key, address string, pace Pace, p probe.Prober) *Monitor {
+	m := &Monitor{Key: key, Address: address, pace: pace, prober: p, heapIdx: -1}
+	m.tracker = Tracker{Fall: pace.Fall, Rise: pace.Rise}
+	return m
+}
+
+// State is the published state; safe to call from any goroutine, lock-free.
+func (m *Monitor) State() State { return State(m.state.Load()) }
+
+// Pace returns the monitor's timing.
+func (m *Monitor) Pace() Pace { return m.pace }
+
+// Subscribe registers l and returns a function that removes it.
+func (m *Monitor) Subscribe(l Listener) (unsubscribe func()) {
+	h := new(listenerHandle)
+	m.mu.Lock()
+	if m.listeners == nil {
+		m.listeners = make(map[*listenerHandle]Listener)
+	}
+	m.listeners[h] = l
+	m.mu.Unlock()
+	return func() {
+		m.mu.Lock()
+		delete(m.listeners, h)
+		m.mu.Unlock()
+	}
+}
+
+func (m *Monitor) publish(t Transition) {
+	m.mu.Lock()
+	ls := make([]Listener, 0, len(m.listeners))
+	for _, l := range m.listeners {
+		ls = append(ls, l)
+	}
+	m.mu.Unlock()
+	for _, l := range ls {
+		l(t)
+	}
+}

@@ -1,0 +1,98 @@
+package policy
+
+import (
+	"math/rand/v2"
+	"sort"
+	"sync/atomic"
+)
+
+// Set is the prepared, read-only answer material for one name and record
+// type: the eligible items and, for weighted, their cumulative weights. Pick
+// is the only code that runs per query.
+type Set[T any] struct {
+	Items []T
+	Max   int      // answers per query, at least 1
+	Cum   []uint64 // cumulative weights when drawing by weight; nil otherwise
+	turn  atomic.Uint64
+}
+
+// NewSet prepares items. With weights (one per item) queries draw items in
+// proportion to them; without, they get every item, rotated per query.
+func NewSet[T any](items []T, weights []uint32, max int) *Set[T] {
+	if max < 1 {
+		max = 1
+	}
+	s := &Set[T]{Items: items, Max: max}
+	if weights != nil {
+		s.Cum = make([]uint64, len(weights))
+		var sum uint64
+		for i, w := range weights {
+			if w == 0 {
+				w = 1 // only drained members are left: share among them evenly
+			}
+			sum += uint64(w)
+			s.Cum[i] = sum
+		}
+	}
+	return s
+}
+
+// Pick appends the answer of one query to dst.
+func (s *Set[T]) Pick(dst []T) []T {
+	n := len(s.Items)
+	if n == 0 {
+		return dst
+	}
+	if s.Cum != nil {
+		return s.draw(dst)
+	}
+	k := min(n, s.Max)
+	if n == 1 {
+		return append(dst, s.Items[0])
+	}
+	// Rotate so that each item leads in turn; resolvers and clients mostly
+	// use the first address.
+	start := int(s.turn.Add(1) % uint64(n))
+	for i := range k {
+		dst = append(dst, s.Items[(start+i)%n])
+	}
+	return dst
+}
+
+// draw picks min(Max, len) distinct items at random in proportion to weight.
+func (s *Set[T]) draw(dst []T) []T {
+	n := len(s.Items)
+	total := s.Cum[n-1]
+	if s.Max == 1 || n == 1 {
+		r := rand.Uint64N(total)
+		i := sort.Search(n, func(i int) bool { return s.Cum[i] > r })
+		return append(dst, s.Items[i])
+	}
+	// Several answers: draw without replacement. The sets are small, so a
+	// linear scan over the remaining weights is cheaper than anything clever.
+	var taken [64]bool
+	if n > len(taken) {
+		n = len(taken)
+		total = s.Cum[n-1]
+	}
+	k := min(n, s.Max)
+	for range k {
+		r := rand.Uint64N(total)
+		prev := uint64(0)
+		for i := range n {
+			w := s.Cum[i] - prev
+			prev = s.Cum[i]
+			if taken[i] {
+				continue
+			}
+			if r < w {
+				taken[i] = true
+				total -= w
+				dst = append(dst, s.Items[i])
+				break
+			}
+			r -= w
+		}
+	}
+	return dst
+}

@@ -1,0 +1,119 @@
+// Package probe runs one health check against one endpoint: an HTTP, HTTPS or
+// TCP probe bounded by a timeout, with its failure classified by kind.
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Placeholder is replaced by each endpoint's address in a check URL.
+const Placeholder = "{address}"
+
+// MaxBody is how much of a response body is searched for the body text;
+// a larger or endless body is cut there, never read to its end.
+const MaxBody = 64 << 10
+
+// Spec is a check as the Corefile writes it, before it is bound to an endpoint.
+type Spec struct {
+	URL           string // may contain {address}
+	Timeout       time.Duration
+	Expect        Codes
+	Host          string
+	Headers       [][2]string
+	Body          string
+	TLSServerName string
+	TLSSkipVerify bool
+}
+
+// Prober runs a probe. Implementations must return by the context's deadline.
+type Prober interface {
+	Probe(ctx context.Context) Result
+}
+
+// ValidateURL checks a check URL template with a stand-in address, so that a
+// typo fails at setup and not at the first probe.
+func ValidateURL(template string) error {
+	_, err := target(template, "192.0.2.1")
+	return err
+}
+
+// target expands the template for address and checks what it gives.
+func target(template, address string) (*url.URL, error) {
+	host := address
+	if strings.Contains(address, ":") { // IPv6 literal
+		host = "[" + address + "]"
+	}
+	raw := strings.ReplaceAll(template, Placeholder, host)
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("check URL %q does not parse: %v", template, urlErrText(err))
+	}
+	switch u.Scheme {
+	case "http", "https":
+	case "tcp":
+		if u.Port() == "" {
+			return nil, fmt.Errorf("check URL %q needs a port, as in tcp://{address}:443", template)
+		}
+		if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+			return nil, fmt.Errorf("check URL %q: a tcp check takes only a host and a port", template)
+		}
+	default:
+		return nil, fmt.Errorf("check URL %q has scheme %q; allowed are http://, https:// and tcp://", template, u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("check URL %q has no host; write {address} or a host name", template)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("check URL %q has port %q; ports run from 1 to 65535", template, p)
+		}
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("check URL %q carries credentials; use header Authorization instead", template)
+	}
+	return u, nil
+}
+
+func urlErrText(err error) string {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// Key identifies the probe that Spec makes for address: two stanzas whose keys
+// are equal share one probe.
+func (s Spec) Key(address string) string {
+	var b strings.Builder
+	b.WriteString(address)
+	b.WriteByte('|')
+	b.WriteString(strings.ReplaceAll(s.URL, Placeholder, address))
+	fmt.Fprintf(&b, "|%s|%s|%q|%q|%v", s.Timeout, s.Expect, s.Host, s.Body, s.TLSSkipVerify)
+	b.WriteString("|" + s.TLSServerName)
+	for _, h := range s.Headers {
+		fmt.Fprintf(&b, "|%q=%q", h[0], h[1])
+	}
+	return b.String()
+}
+
+// New binds spec to address.
+func New(s Spec, address string) (Prober, error) {
+	u, err := target(s.URL, address)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme == "tcp" {
+		return &tcpProber{addr: u.Host, timeout: s.Timeout}, nil
+	}
+	return newHTTP(s, u), nil
+}
+
+// dialer is shared by every probe: it holds no state beyond its settings.
+// KeepAlive is off because a probe's connection lives for one request.
+var dialer = &net.Dialer{KeepAlive: -1}

@@ -1,0 +1,509 @@
+package stanza
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/plugin"
+
+	"github.com/failover-dns/failover/plugin/health"
+	"github.com/failover-dns/failover/plugin/policy"
+	"github.com/failover-dns/failover/plugin/probe"
+	"github.com/miekg/dns"
+)
+
+// Properties lists the block's keywords, for the unknown-property error.
+var Properties = []string{
+	"policy", "endpoint", "ttl", "check", "interval", "fast_interval", "timeout", "fall", "rise",
+	"expect", "host", "header", "body", "tls_servername", "tls_skip_verify", "max_answers",
+	"geoip", "ecs", "ecs_from", "all_down", "fallthrough",
+}
+
+// parser holds what is only needed while reading one block.
+type parser struct {
+	c    *caddy.Controller
+	s    *Stanza
+	seen map[string]int // property -> line, for properties that may appear once
+
+	timeoutSet, fastSet, maxSet bool
+}
+
+// Parse reads the failover block whose directive token c has just consumed.
+// zones are the server block's zones, as normalised FQDNs.
+func Parse(c *caddy.Controller, zones []string) (*Stanza, error) {
+	p := &parser{c: c, seen: map[string]int{}}
+	p.s = &Stanza{
+		File: c.File(), Line: c.Line(),
+		Policy: policy.ActivePassive, TTL: DefaultTTL, ECS: true,
+		Probe: probe.Spec{Timeout: DefaultTimeout, Expect: probe.DefaultCodes},
+		Pace:  health.Pace{Interval: DefaultInterval, FastInterval: DefaultFastInterval, Fall: DefaultFall, Rise: DefaultRise},
+	}
+	if err := p.names(zones); err != nil {
+		return nil, err
+	}
+	for c.NextBlock() {
+		if err := p.property(); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.finish(); err != nil {
+		return nil, err
+	}
+	return p.s, nil
+}
+
+// Errorf reports a problem found after the block was read, at line.
+func Errorf(file string, line int, format string, args ...any) error {
+	return fmt.Errorf("%s:%d - Error during parsing: %s", file, line, fmt.Sprintf(format, args...))
+}
+
+func (p *parser) names(zones []string) error {
+	c := p.c
+	args := c.RemainingArgs()
+	if len(args) == 0 {
+		return c.Err("failover needs at least one NAME to manage, as in: failover www.example.org { ... }")
+	}
+	for _, a := range args {
+		names, err := qualify(a, zones)
+		if err != nil {
+			return c.Err(err.Error())
+		}
+		for _, n := range names {
+			for _, prev := range p.s.Names {
+				if prev == n {
+					return c.Errf("name %s is listed twice", n)
+				}
+			}
+			p.s.Names = append(p.s.Names, n)
+			p.s.NameLines = append(p.s.NameLines, c.Line())
+		}
+	}
+	return nil
+}
+
+// qualify turns a NAME into FQDNs inside zones. A name with a dot is fully
+// qualified (the final dot is optional); a single label such as "www", or "@"
+// for the apex, is relative to each zone of the server block.
+func qualify(name string, zones []string) ([]string, error) {
+	lower := strings.ToLower(name)
+	if lower == "@" || !strings.Contains(strings.TrimSuffix(lower, "."), ".") && !strings.HasSuffix(lower, ".") {
+		out := make([]string, 0, len(zones))
+		for _, z := range zones {
+			if lower == "@" {
+				out = append(out, z)
+			} else if z == "." {
+				out = append(out, lower+".")
+			} else {
+				out = append(out, lower+"."+z)
+			}
+		}
+		for _, n := range out {
+			if _, ok := dns.IsDomainName(n); !ok {
+				return nil, fmt.Errorf("%q is not a valid domain name", name)
+			}
+		}
+		return out, nil
+	}
+	fq := dns.Fqdn(lower)
+	if _, ok := dns.IsDomainName(fq); !ok || strings.Contains(fq, "..") {
+		return nil, fmt.Errorf("%q is not a valid domain name", name)
+	}
+	if plugin.Zones(zones).Matches(fq) == "" {
+		return nil, fmt.Errorf("name %s is outside this server block's zones (%s); write a name inside them, or a single label such as www that is relative to them",
+			fq, strings.Join(zones, " "))
+	}
+	return []string{fq}, nil
+}
+
+// once rejects a property given twice in one block.
+func (p *parser) once(prop string) error {
+	if line, ok := p.seen[prop]; ok {
+		return p.c.Errf("%s is set twice in this failover block (first on line %d); give it once", prop, line)
+	}
+	p.seen[prop] = p.c.Line()
+	return nil
+}
+
+func (p *parser) property() error {
+	c, s := p.c, p.s
+	prop := c.Val()
+	if prop != "endpoint" && prop != "header" {
+		if err := p.once(prop); err != nil {
+			return err
+		}
+	}
+	args := c.RemainingArgs()
+	one := func() (string, error) {
+		if len(args) != 1 {
+			return "", c.Errf("%s takes exactly one value, got %d", prop, len(args))
+		}
+		return args[0], nil
+	}
+	none := func() error {
+		if len(args) != 0 {
+			return c.Errf("%s takes no value, got %q", prop, strings.Join(args, " "))
+		}
+		return nil
+	}
+	var err error
+	var v string
+	switch prop {
+	case "policy":
+		if v, err = one(); err != nil {
+			return err
+		}
+		if s.Policy, err = policy.Parse(v); err != nil {
+			return c.Err(err.Error())
+		}
+	case "endpoint":
+		return p.endpoint(args)
+	case "ttl":
+		if v, err = one(); err != nil {
+			return err
+		}
+		n, err := p.integer(prop, v, 0, math.MaxInt32)
+		if err != nil {
+			return err
+		}
+		s.TTL = uint32(n)
+	case "check":
+		if v, err = one(); err != nil {
+			return err
+		}
+		if err := p.checkURL(v); err != nil {
+			return err
+		}
+		if !strings.EqualFold(v, "none") {
+			s.Check = v
+		}
+	case "interval", "fast_interval", "timeout":
+		if v, err = one(); err != nil {
+			return err
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c.Errf("%s %q is not a positive duration; write it as 500ms, 2s or 1m", prop, v)
+		}
+		switch prop {
+		case "interval":
+			s.Pace.Interval = d
+		case "fast_interval":
+			s.Pace.FastInterval, p.fastSet = d, true
+		default:
+			s.Probe.Timeout, p.timeoutSet = d, true
+		}
+	case "fall", "rise":
+		if v, err = one(); err != nil {
+			return err
+		}
+		n, err := p.integer(prop, v, 1, 1000)
+		if err != nil {
+			return err
+		}
+		if prop == "fall" {
+			s.Pace.Fall = n
+		} else {
+			s.Pace.Rise = n
+		}
+	case "expect":
+		codes, err := probe.ParseCodes(args)
+		if err != nil {
+			return c.Err(err.Error())
+		}
+		s.Probe.Expect = codes
+	case "host":
+		if v, err = one(); err != nil {
+			return err
+		}
+		s.Probe.Host = v
+	case "tls_servername":
+		if v, err = one(); err != nil {
+			return err
+		}
+		s.Probe.TLSServerName = v
+	case "tls_skip_verify":
+		if err := none(); err != nil {
+			return err
+		}
+		s.Probe.TLSSkipVerify = true
+	case "header":
+		if len(args) != 2 {
+			return c.Errf("header takes a NAME and a VALUE (quote a value with spaces), got %d words", len(args))
+		}
+		if !validHeaderName(args[0]) {
+			return c.Errf("header name %q is not a valid HTTP header name", args[0])
+		}
+		s.Probe.Headers = append(s.Probe.Headers, [2]string{args[0], args[1]})
+	case "body":
+		if v, err = one(); err != nil {
+			return err
+		}
+		if v == "" || len(v) > probe.MaxBody {
+			return c.Errf("body needs a non-empty TEXT of at most %d bytes", probe.MaxBody)
+		}
+		s.Probe.Body = v
+	case "max_answers":
+		if v, err = one(); err != nil {
+			return err
+		}
+		if s.MaxAnswers, err = p.integer(prop, v, 1, 64); err != nil {
+			return err
+		}
+		p.maxSet = true
+	case "geoip":
+		if v, err = one(); err != nil {
+			return err
+		}
+		s.GeoIP = v
+	case "ecs":
+		if v, err = one(); err != nil {
+			return err
+		}
+		switch strings.ToLower(v) {
+		case "on":
+			s.ECS = true
+		case "off":
+			s.ECS = false
+		default:
+			return c.Errf("ecs is on or off, not %q", v)
+		}
+	case "ecs_from":
+		if len(args) == 0 {
+			return c.Err("ecs_from needs at least one CIDR, such as 192.0.2.0/24 or 2001:db8::/32")
+		}
+		for _, a := range args {
+			pfx, err := netip.ParsePrefix(a)
+			if err != nil {
+				addr, aerr := netip.ParseAddr(a)
+				if aerr != nil {
+					return c.Errf("ecs_from %q is not a CIDR such as 192.0.2.0/24 or an address", a)
+				}
+				pfx = netip.PrefixFrom(addr, addr.BitLen())
+			}
+			s.ECSFrom = append(s.ECSFrom, pfx.Masked())
+		}
+	case "all_down":
+		if v, err = one(); err != nil {
+			return err
+		}
+		found := false
+		for i, name := range allDownNames {
+			if strings.EqualFold(v, name) {
+				s.AllDown, found = AllDown(i), true
+			}
+		}
+		if !found {
+			return c.Errf("all_down %q is unknown; allowed are %s", v, strings.Join(allDownNames[:], ", "))
+		}
+	case "fallthrough":
+		if err := none(); err != nil {
+			return err
+		}
+		s.Fallthrough = true
+	default:
+		return c.Errf("unknown property %q in failover block; allowed are %s", prop, strings.Join(Properties, ", "))
+	}
+	return nil
+}
+
+func (p *parser) integer(prop, v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, p.c.Errf("%s %q is not allowed; give a whole number from %d to %d", prop, v, lo, hi)
+	}
+	return n, nil
+}
+
+func (p *parser) checkURL(v string) error {
+	if strings.EqualFold(v, "none") {
+		return nil
+	}
+	if err := probe.ValidateURL(v); err != nil {
+		return p.c.Err(err.Error())
+	}
+	return nil
+}
+
+// endpoint reads: ADDRESS [priority N] [weight N] [geo LOCATION...] [default] [check URL]
+func (p *parser) endpoint(args []string) error {
+	c, s := p.c, p.s
+	if len(args) == 0 {
+		return c.Err("endpoint needs an ADDRESS: an IPv4 address, an IPv6 address or a host name")
+	}
+	e := Endpoint{Line: c.Line(), Priority: DefaultPriority, Weight: DefaultWeight}
+	raw := args[0]
+	if ip, err := netip.ParseAddr(raw); err == nil {
+		if ip.Zone() != "" {
+			return c.Errf("endpoint %q: an address with a zone cannot be served in DNS", raw)
+		}
+		e.IP = ip.Unmap()
+		e.Address = e.IP.String()
+	} else {
+		fq := dns.Fqdn(strings.ToLower(raw))
+		if _, ok := dns.IsDomainName(fq); !ok || strings.Contains(fq, "..") || fq == "." || looksNumeric(raw) {
+			return c.Errf("endpoint %q is neither an IP address nor a host name", raw)
+		}
+		e.Address = fq
+	}
+	seen := map[string]bool{}
+	for i := 1; i < len(args); i++ {
+		opt := strings.ToLower(args[i])
+		if seen[opt] && opt != "geo" {
+			return c.Errf("endpoint %s: %s is given twice", raw, opt)
+		}
+		seen[opt] = true
+		next := func() (string, error) {
+			if i+1 >= len(args) {
+				return "", c.Errf("endpoint %s: %s needs a value", raw, opt)
+			}
+			i++
+			return args[i], nil
+		}
+		switch opt {
+		case "priority", "weight":
+			v, err := next()
+			if err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 65535 {
+				return c.Errf("endpoint %s: %s %q is not allowed; give a whole number from 0 to 65535", raw, opt, v)
+			}
+			if opt == "priority" {
+				e.Priority = n
+			} else {
+				e.Weight = uint32(n)
+			}
+		case "check":
+			v, err := next()
+			if err != nil {
+				return err
+			}
+			if err := p.checkURL(v); err != nil {
+				return err
+			}
+			e.Check, e.HasCheck = v, true
+			if strings.EqualFold(v, "none") {
+				e.Check = "none"
+			}
+		case "default":
+			e.Default = true
+		case "geo":
+			n := 0
+			for i+1 < len(args) && strings.Contains(args[i+1], ":") || i+1 < len(args) && strings.EqualFold(args[i+1], "default") {
+				i++
+				if strings.EqualFold(args[i], "default") {
+					e.Default = true
+					n++
+					continue
+				}
+				loc, err := ParseLocation(args[i])
+				if err != nil {
+					return c.Errf("endpoint %s: %v", raw, err)
+				}
+				e.Geo = append(e.Geo, loc)
+				n++
+			}
+			if n == 0 {
+				return c.Errf("endpoint %s: geo needs at least one LOCATION, such as country:DE, continent:EU or subdivision:US-CA", raw)
+			}
+		default:
+			return c.Errf("endpoint %s: unknown option %q; allowed are priority N, weight N, geo LOCATION..., default and check URL", raw, args[i])
+		}
+	}
+	for _, prev := range s.Endpoints {
+		if prev.Address == e.Address {
+			return c.Errf("endpoint %s is listed twice in this failover block (first on line %d)", raw, prev.Line)
+		}
+	}
+	s.Endpoints = append(s.Endpoints, e)
+	return nil
+}
+
+// looksNumeric catches typos such as 192.0.2.300, which IsDomainName accepts.
+func looksNumeric(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	_, err := strconv.Atoi(last)
+	return err == nil || strings.Contains(s, ":")
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// finish checks what only the whole block can tell.
+func (p *parser) finish() error {
+	s := p.s
+	fail := func(format string, args ...any) error { return Errorf(s.File, s.Line, format, args...) }
+	if len(s.Endpoints) == 0 {
+		return fail("failover %s has no endpoint; add at least one line such as: endpoint 192.0.2.10", s.Names[0])
+	}
+	hosts := 0
+	for _, e := range s.Endpoints {
+		if e.IsHost() {
+			hosts++
+		}
+	}
+	if hosts > 0 && hosts < len(s.Endpoints) {
+		return fail("failover %s mixes IP addresses and host names; a block serves either addresses (A/AAAA) or host names (CNAME), not both", s.Names[0])
+	}
+	if !p.timeoutSet && s.Probe.Timeout >= s.Pace.Interval {
+		// An interval of 2s or less with no timeout given: keep the probes inside it.
+		s.Probe.Timeout = s.Pace.Interval / 2
+	}
+	if s.Probe.Timeout >= s.Pace.Interval {
+		return fail("timeout %s must be below interval %s, so that one probe ends before the next begins", s.Probe.Timeout, s.Pace.Interval)
+	}
+	if !p.fastSet && s.Pace.FastInterval > s.Pace.Interval {
+		s.Pace.FastInterval = s.Pace.Interval
+	}
+	if s.Pace.FastInterval > s.Pace.Interval {
+		return fail("fast_interval %s must not exceed interval %s", s.Pace.FastInterval, s.Pace.Interval)
+	}
+	if !p.maxSet {
+		s.MaxAnswers = s.Policy.DefaultMaxAnswers()
+	}
+	return p.finishGeo(fail)
+}
+
+func (p *parser) finishGeo(fail func(string, ...any) error) error {
+	s := p.s
+	if s.Policy != policy.Geo {
+		for _, e := range s.Endpoints {
+			if len(e.Geo) > 0 || e.Default {
+				return Errorf(s.File, e.Line, "endpoint %s has geo/default, which only policy geo uses; add policy geo or remove them", e.Address)
+			}
+		}
+		for _, prop := range []string{"geoip", "ecs", "ecs_from"} {
+			if line, ok := p.seen[prop]; ok {
+				return Errorf(s.File, line, "%s only applies to policy geo", prop)
+			}
+		}
+		return nil
+	}
+	if s.GeoIP == "" {
+		return fail("policy geo needs a database: add geoip FILE with a MaxMind GeoIP2 or GeoLite2 City or Country .mmdb")
+	}
+	hasDefault := false
+	for _, e := range s.Endpoints {
+		hasDefault = hasDefault || e.Default
+	}
+	if !hasDefault {
+		return fail("policy geo needs a catch-all: mark at least one endpoint default, as in: endpoint 192.0.2.30 default")
+	}
+	return nil
+}

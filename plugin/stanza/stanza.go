@@ -1,0 +1,101 @@
+// Package stanza reads one failover block of a Corefile into a checked,
+// normalised configuration.
+package stanza
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/failover-dns/failover/plugin/health"
+	"github.com/failover-dns/failover/plugin/policy"
+	"github.com/failover-dns/failover/plugin/probe"
+)
+
+// AllDown is what to answer when no endpoint the policy may use is up.
+type AllDown uint8
+
+// The all_down choices.
+const (
+	ReturnAll AllDown = iota // answer as if every endpoint were up (fail open)
+	Fallthrough
+	ServFail
+	NoData
+)
+
+var allDownNames = [...]string{ReturnAll: "return_all", Fallthrough: "fallthrough", ServFail: "servfail", NoData: "nodata"}
+
+func (a AllDown) String() string { return allDownNames[a] }
+
+// Defaults, as the README documents them.
+const (
+	DefaultTTL          = 60
+	LowTTL              = 30 // below this a warning is logged
+	DefaultInterval     = 10 * time.Second
+	DefaultFastInterval = time.Second
+	DefaultTimeout      = 2 * time.Second
+	DefaultFall         = 3
+	DefaultRise         = 2
+	DefaultPriority     = 1
+	DefaultWeight       = 1
+)
+
+// Stanza is one failover block.
+type Stanza struct {
+	File string
+	Line int
+
+	Names       []string // lower-case FQDNs
+	NameLines   []int
+	Policy      policy.Kind
+	Endpoints   []Endpoint
+	TTL         uint32
+	MaxAnswers  int
+	AllDown     AllDown
+	Fallthrough bool
+
+	Check string     // URL template of the stanza's check; "" is none
+	Probe probe.Spec // every setting of the check but the URL
+	Pace  health.Pace
+
+	GeoIP   string
+	ECS     bool
+	ECSFrom []netip.Prefix
+}
+
+// Endpoint is one endpoint line.
+type Endpoint struct {
+	Line     int
+	Address  string     // as served: an IP address in canonical form or a lower-case FQDN
+	IP       netip.Addr // valid for address endpoints
+	Priority int
+	Weight   uint32
+	Geo      []Location
+	Default  bool
+	Check    string // URL template overriding the stanza's; "none" turns the check off
+	HasCheck bool
+}
+
+// IsHost reports whether the endpoint is a host name (served as a CNAME).
+func (e *Endpoint) IsHost() bool { return !e.IP.IsValid() }
+
+// CheckURL is the check that applies to e, or "" for none.
+func (s *Stanza) CheckURL(e *Endpoint) string {
+	if e.HasCheck {
+		if e.Check == "none" {
+			return ""
+		}
+		return e.Check
+	}
+	return s.Check
+}
+
+// ProbeSpec is the full probe for e, or false when e is not checked.
+func (s *Stanza) ProbeSpec(e *Endpoint) (probe.Spec, bool) {
+	u := s.CheckURL(e)
+	if u == "" {
+		return probe.Spec{}, false
+	}
+	spec := s.Probe
+	spec.URL = u
+	return spec, true
+}

@@ -1,0 +1,152 @@
+package failover
+
+import (
+	"fmt"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin"
+	clog "github.com/coredns/coredns/plugin/pkg/log"
+
+	"github.com/failover-dns/failover/plugin/health"
+	"github.com/failover-dns/failover/plugin/probe"
+	"github.com/failover-dns/failover/plugin/stanza"
+)
+
+var log = clog.NewWithPlugin(pluginName)
+
+// monitors is shared by every server block and survives reloads, so that an
+// endpoint probed by two stanzas, or by the old and the new configuration
+// during a reload, is probed once and keeps its state.
+var monitors = health.NewRegistry(health.NewEngine(health.DefaultConcurrency))
+
+func init() { plugin.Register(pluginName, setup) }
+
+func setup(c *caddy.Controller) error {
+	f, err := parse(c)
+	if err != nil {
+		return plugin.Error(pluginName, err)
+	}
+	// Probes start in OnStartup, never in setup: a later error in the same
+	// Corefile would otherwise leave them running.
+	c.OnStartup(f.start)
+	c.OnShutdown(f.stop)
+	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
+		f.Next = next
+		return f
+	})
+	return nil
+}
+
+// parse reads every failover stanza of the server block.
+func parse(c *caddy.Controller) (*Failover, error) {
+	zones := plugin.OriginsFromArgsOrServerBlock(nil, c.ServerBlockKeys)
+	f := &Failover{names: make(map[string]*entry), registry: monitors}
+	for c.Next() {
+		s, err := stanza.Parse(c, zones)
+		if err != nil {
+			return nil, err
+		}
+		m := newManaged(s)
+		for i, name := range s.Names {
+			if prev, ok := f.names[name]; ok {
+				return nil, stanza.Errorf(s.File, s.NameLines[i],
+					"name %s is already managed by the failover block on line %d; a name belongs to one block", name, prev.m.cfg.Line)
+			}
+			f.names[name] = &entry{m: m, idx: i}
+		}
+		if s.TTL < stanza.LowTTL {
+			log.Warningf("%s:%d: ttl %d for %s is below %d s: every resolver will ask again that often",
+				s.File, s.Line, s.TTL, s.Names[0], stanza.LowTTL)
+		}
+		f.stanzas = append(f.stanzas, m)
+	}
+	return f, nil
+}
+
+// start acquires a monitor for every checked endpoint, probes the new ones
+// once before the server takes queries, and starts their steady probing.
+func (f *Failover) start() error {
+	var fresh []*health.Monitor
+	for _, m := range f.stanzas {
+		for _, ep := range m.endpoints {
+			spec, ok := m.cfg.ProbeSpec(ep.cfg)
+			if !ok {
+				continue
+			}
+			mon, isNew, err := f.acquire(spec, ep.cfg.Address, m.cfg.Pace)
+			if err != nil {
+				f.stop()
+				return plugin.Error(pluginName, err)
+			}
+			ep.monitor = mon
+			f.monitors = append(f.monitors, mon)
+			if isNew {
+				fresh = append(fresh, mon)
+			}
+			f.unsubs = append(f.unsubs, mon.Subscribe(func(t health.Transition) { f.transition(m, ep, t) }))
+		}
+	}
+	f.registry.Engine.FirstRound(fresh)
+	for _, mon := range fresh {
+		f.registry.Engine.Add(mon)
+	}
+	for _, m := range f.stanzas {
+		m.rebuild()
+	}
+	f.ready.Store(true)
+	return nil
+}
+
+func (f *Failover) acquire(spec probe.Spec, address string, pace health.Pace) (*health.Monitor, bool, error) {
+	key := fmt.Sprintf("%s|%s|%s|%d|%d", spec.Key(address), pace.Interval, pace.FastInterval, pace.Fall, pace.Rise)
+	var buildErr error
+	mon, isNew := f.registry.Acquire(key, func() *health.Monitor {
+		p, err := probe.New(spec, address)
+		if err != nil {
+			buildErr = err
+		}
+		return health.NewMonitor(key, address, pace, p)
+	})
+	if buildErr != nil {
+		f.registry.Release(mon)
+		return nil, false, buildErr
+	}
+	return mon, isNew, nil
+}
+
+// stop releases the monitors; the last user of one stops its probes.
+func (f *Failover) stop() error {
+	for _, u := range f.unsubs {
+		u()
+	}
+	for _, mon := range f.monitors {
+		f.registry.Release(mon)
+	}
+	f.unsubs, f.monitors = nil, nil
+	return nil
+}
+
+// Ready implements the ready plugin's Readiness: true once every endpoint has
+// had its first probe.
+func (f *Failover) Ready() bool { return f.ready.Load() }
+
+// transition logs an endpoint's change and republishes the stanza's view.
+func (f *Failover) transition(m *managed, ep *endpoint, t health.Transition) {
+	name := m.cfg.Names[0]
+	switch {
+	case t.From == health.Unknown && t.To == health.Up:
+		// The usual start; not worth a line per endpoint.
+	case t.To == health.Down:
+		log.Warningf("%s: endpoint %s %s -> down: %s", name, ep.cfg.Address, t.From, t.Result.Reason())
+	default:
+		log.Infof("%s: endpoint %s %s -> up", name, ep.cfg.Address, t.From)
+	}
+	if away, changed := m.rebuild(); changed {
+		if away {
+			log.Warningf("%s: failover: answering away from the first choice (%s)", name, describe(m))
+		} else {
+			log.Infof("%s: failback: answering with the first choice again (%s)", name, describe(m))
+		}
+	}
+}
