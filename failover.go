@@ -9,9 +9,13 @@ import (
 	"sync/atomic"
 
 	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/metadata"
+	"github.com/coredns/coredns/request"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/failover-dns/failover/plugin/health"
-	"github.com/miekg/dns"
 )
 
 const pluginName = "failover"
@@ -27,12 +31,44 @@ type Failover struct {
 	ready    atomic.Bool
 	monitors []*health.Monitor // acquired in OnStartup, released in OnShutdown
 	unsubs   []func()
+	held     bool // whether start took the metric series (see series.go)
 }
 
-// entry points a managed name at its stanza and its index there.
+// entry points a managed name at its stanza and its index there, with what
+// the query path needs for metrics and metadata prepared in setup.
 type entry struct {
-	m   *managed
-	idx int
+	m       *managed
+	idx     int
+	queries [len(queryTypes)]prometheus.Counter
+	allDown prometheus.Counter
+	name    metadata.Func
+	policy  metadata.Func
+}
+
+func newEntry(m *managed, idx int) *entry {
+	name := m.cfg.Names[idx]
+	e := &entry{m: m, idx: idx,
+		allDown: allDownAnswers.WithLabelValues(name, m.cfg.AllDown.String()),
+		name:    func() string { return name },
+		policy:  func() string { return m.cfg.Policy.String() },
+	}
+	for i, t := range queryTypes {
+		e.queries[i] = queries.WithLabelValues(name, t)
+	}
+	return e
+}
+
+func (e *entry) countQuery(qtype uint16) {
+	i := len(queryTypes) - 1
+	switch qtype {
+	case dns.TypeA:
+		i = 0
+	case dns.TypeAAAA:
+		i = 1
+	case dns.TypeCNAME:
+		i = 2
+	}
+	e.queries[i].Inc()
 }
 
 // Name implements plugin.Handler.
@@ -49,6 +85,7 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	if e == nil || q.Qclass != dns.ClassINET {
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
+	e.countQuery(q.Qtype)
 	cfg := e.m.cfg
 	fam := e.m.view.Load().forType(q.Qtype)
 	if fam == nil { // the name exists, but not with this type
@@ -56,6 +93,9 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 			return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 		}
 		return writeEmpty(w, r)
+	}
+	if fam.allDown {
+		e.allDown.Inc()
 	}
 	switch fam.mode {
 	case passOn:
@@ -65,11 +105,49 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	case noData:
 		return writeEmpty(w, r)
 	}
-	set := fam.sets[e.idx]
+	var buf [8]*choice // picks stay on the stack for the usual few answers
+	picked := fam.sets[e.idx].Pick(buf[:0])
 	m := reply(r)
-	m.Answer = set.Pick(make([]dns.RR, 0, min(set.Max, len(set.Items))))
+	m.Answer = make([]dns.RR, len(picked))
+	for i, c := range picked {
+		m.Answer[i] = c.rr
+		c.answered.Inc()
+	}
+	if metadata.ValueFuncs(ctx) != nil {
+		metadata.SetValueFunc(ctx, pluginName+"/endpoint", func() string { return answered(m.Answer) })
+	}
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
+}
+
+// Metadata implements metadata.Provider: failover/name and failover/policy
+// for queries of managed names. failover/endpoint is set in ServeDNS, once
+// the answer is known.
+func (f *Failover) Metadata(ctx context.Context, state request.Request) context.Context {
+	if e := f.names[state.Name()]; e != nil {
+		metadata.SetValueFunc(ctx, pluginName+"/name", e.name)
+		metadata.SetValueFunc(ctx, pluginName+"/policy", e.policy)
+	}
+	return ctx
+}
+
+// answered lists the addresses or targets of an answer, space-separated.
+func answered(rrs []dns.RR) string {
+	var b strings.Builder
+	for i, rr := range rrs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		switch rr := rr.(type) {
+		case *dns.A:
+			b.WriteString(rr.A.String())
+		case *dns.AAAA:
+			b.WriteString(rr.AAAA.String())
+		case *dns.CNAME:
+			b.WriteString(rr.Target)
+		}
+	}
+	return b.String()
 }
 
 // reply starts an authoritative answer to r.

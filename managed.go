@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/failover-dns/failover/plugin/health"
 	"github.com/failover-dns/failover/plugin/policy"
 	"github.com/failover-dns/failover/plugin/stanza"
@@ -27,7 +29,14 @@ type managed struct {
 type endpoint struct {
 	cfg     *stanza.Endpoint
 	monitor *health.Monitor // nil for an endpoint without a check: always up
-	rrs     []dns.RR        // one record per name of the stanza, built once
+	choices []*choice       // one per name of the stanza, built once
+}
+
+// choice is what a query may be answered with: one endpoint's record for one
+// name, and the counter its answers count in.
+type choice struct {
+	rr       dns.RR
+	answered prometheus.Counter
 }
 
 func (e *endpoint) up() bool {
@@ -42,9 +51,9 @@ func (e *endpoint) up() bool {
 // family is the answer material for one record type.
 type family struct {
 	mode    mode
-	sets    []*policy.Set[dns.RR] // one per name of the stanza
-	chosen  []*endpoint           // the endpoints the sets draw from
-	allDown bool                  // no usable endpoint was up when this was built
+	sets    []*policy.Set[*choice] // one per name of the stanza
+	chosen  []*endpoint            // the endpoints the sets draw from
+	allDown bool                   // no usable endpoint was up when this was built
 }
 
 type mode uint8
@@ -81,12 +90,26 @@ func newManaged(cfg *stanza.Stanza) *managed {
 		ec := &cfg.Endpoints[i]
 		ep := &endpoint{cfg: ec}
 		for _, name := range cfg.Names {
-			ep.rrs = append(ep.rrs, record(name, cfg.TTL, ec))
+			ep.choices = append(ep.choices, &choice{
+				rr:       record(name, cfg.TTL, ec),
+				answered: answers.WithLabelValues(name, ec.Address),
+			})
 		}
 		m.endpoints = append(m.endpoints, ep)
 	}
 	m.rebuild()
 	return m
+}
+
+// gauge publishes ep's state in the endpoint_up gauge of each of m's names.
+func (m *managed) gauge(ep *endpoint) {
+	v := 0.0
+	if ep.up() {
+		v = 1
+	}
+	for _, n := range m.cfg.Names {
+		endpointUp.WithLabelValues(n, ep.cfg.Address).Set(v)
+	}
 }
 
 func record(name string, ttl uint32, e *stanza.Endpoint) dns.RR {
@@ -173,9 +196,9 @@ func (m *managed) family(eps []*endpoint, maxAnswers int) (f *family, off bool) 
 		}
 	}
 	for n := range m.cfg.Names {
-		items := make([]dns.RR, len(idx))
+		items := make([]*choice, len(idx))
 		for j, i := range idx {
-			items[j] = eps[i].rrs[n]
+			items[j] = eps[i].choices[n]
 		}
 		f.sets = append(f.sets, policy.NewSet(items, weights, maxAnswers))
 	}

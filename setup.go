@@ -2,6 +2,8 @@ package failover
 
 import (
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -18,7 +20,20 @@ var log = clog.NewWithPlugin(pluginName)
 // monitors is shared by every server block and survives reloads, so that an
 // endpoint probed by two stanzas, or by the old and the new configuration
 // during a reload, is probed once and keeps its state.
-var monitors = health.NewRegistry(health.NewEngine(health.DefaultConcurrency))
+var monitors = newRegistry()
+
+func newRegistry() *health.Registry {
+	e := health.NewEngine(health.DefaultConcurrency)
+	e.OnResult = observeProbe
+	return health.NewRegistry(e)
+}
+
+// observeProbe counts every probe; it runs on the probe's goroutine.
+func observeProbe(m *health.Monitor, r probe.Result, late time.Duration) {
+	probes.WithLabelValues(m.Address, m.Check, r.Kind.String()).Inc()
+	probeDuration.WithLabelValues(m.Address).Observe(r.Duration.Seconds())
+	probeLateness.Observe(late.Seconds())
+}
 
 func init() { plugin.Register(pluginName, setup) }
 
@@ -53,7 +68,7 @@ func parse(c *caddy.Controller) (*Failover, error) {
 				return nil, stanza.Errorf(s.File, s.NameLines[i],
 					"name %s is already managed by the failover block on line %d; a name belongs to one block", name, prev.m.cfg.Line)
 			}
-			f.names[name] = &entry{m: m, idx: i}
+			f.names[name] = newEntry(m, i)
 		}
 		if s.TTL < stanza.LowTTL {
 			log.Warningf("%s:%d: ttl %d for %s is below %d s: every resolver will ask again that often",
@@ -67,6 +82,10 @@ func parse(c *caddy.Controller) (*Failover, error) {
 // start acquires a monitor for every checked endpoint, probes the new ones
 // once before the server takes queries, and starts their steady probing.
 func (f *Failover) start() error {
+	for _, m := range f.stanzas {
+		holdSeries(m)
+	}
+	f.held = true
 	var fresh []*health.Monitor
 	for _, m := range f.stanzas {
 		for _, ep := range m.endpoints {
@@ -93,6 +112,9 @@ func (f *Failover) start() error {
 	}
 	for _, m := range f.stanzas {
 		m.rebuild()
+		for _, ep := range m.endpoints {
+			m.gauge(ep)
+		}
 	}
 	f.ready.Store(true)
 	return nil
@@ -106,7 +128,9 @@ func (f *Failover) acquire(spec probe.Spec, address string, pace health.Pace) (*
 		if err != nil {
 			buildErr = err
 		}
-		return health.NewMonitor(key, address, pace, p)
+		m := health.NewMonitor(key, address, pace, p)
+		m.Check = strings.ReplaceAll(spec.URL, probe.Placeholder, address)
+		return m
 	})
 	if buildErr != nil {
 		f.registry.Release(mon)
@@ -121,7 +145,15 @@ func (f *Failover) stop() error {
 		u()
 	}
 	for _, mon := range f.monitors {
-		f.registry.Release(mon)
+		if f.registry.Release(mon) {
+			dropProbeSeries(mon.Address, mon.Check)
+		}
+	}
+	if f.held {
+		for _, m := range f.stanzas {
+			dropSeries(m)
+		}
+		f.held = false
 	}
 	f.unsubs, f.monitors = nil, nil
 	return nil
@@ -134,6 +166,12 @@ func (f *Failover) Ready() bool { return f.ready.Load() }
 // transition logs an endpoint's change and republishes the stanza's view.
 func (f *Failover) transition(m *managed, ep *endpoint, t health.Transition) {
 	name := m.cfg.Names[0]
+	m.gauge(ep)
+	if t.From != health.Unknown {
+		for _, n := range m.cfg.Names {
+			transitions.WithLabelValues(n, ep.cfg.Address, t.To.String()).Inc()
+		}
+	}
 	switch {
 	case t.From == health.Unknown && t.To == health.Up:
 		// The usual start; not worth a line per endpoint.
@@ -143,6 +181,13 @@ func (f *Failover) transition(m *managed, ep *endpoint, t health.Transition) {
 		log.Infof("%s: endpoint %s %s -> up", name, ep.cfg.Address, t.From)
 	}
 	if away, changed := m.rebuild(); changed {
+		direction := "back"
+		if away {
+			direction = "away"
+		}
+		for _, n := range m.cfg.Names {
+			failovers.WithLabelValues(n, direction).Inc()
+		}
 		if away {
 			log.Warningf("%s: failover: answering away from the first choice (%s)", name, describe(m))
 		} else {

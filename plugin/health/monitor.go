@@ -32,6 +32,7 @@ type Listener func(Transition)
 type Monitor struct {
 	Key     string
 	Address string
+	Check   string // the check URL as probed, for labels and logs
 	pace    Pace
 	prober  probe.Prober
 

@@ -34,11 +34,11 @@ func (r *Registry) Acquire(key string, build func() *Monitor) (m *Monitor, fresh
 	return m, true
 }
 
-// Release drops one use of m; the last one stops its probes.
-func (r *Registry) Release(m *Monitor) {
+// Release drops one use of m; the last one stops its probes and reports true.
+func (r *Registry) Release(m *Monitor) (last bool) {
 	r.mu.Lock()
 	m.refs--
-	last := m.refs == 0
+	last = m.refs == 0
 	if last {
 		delete(r.monitors, m.Key)
 	}
@@ -46,6 +46,7 @@ func (r *Registry) Release(m *Monitor) {
 	if last {
 		r.Engine.Remove(m)
 	}
+	return last
 }
 
 // Len is the number of live monitors.

@@ -1,0 +1,63 @@
+package failover
+
+import (
+	"github.com/coredns/coredns/plugin"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Label sets are bounded by the configuration: names and endpoints come from
+// the Corefile, results and types from fixed lists. Nothing a client sends
+// becomes a label value.
+var (
+	endpointUp = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "endpoint_up",
+		Help: "Whether an endpoint of a managed name is up (1) or down (0), as its health check last decided.",
+	}, []string{"name", "endpoint"})
+
+	probes = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "probes_total",
+		Help: "Health probes run, by endpoint, check and result (success or the failure kind).",
+	}, []string{"endpoint", "check", "result"})
+
+	probeDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "probe_duration_seconds",
+		Help:    "Duration of health probes, by endpoint.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"endpoint"})
+
+	probeLateness = promauto.NewHistogram(prometheus.HistogramOpts{
+		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "probe_lateness_seconds",
+		Help:    "How long after its scheduled time each health probe started.",
+		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	})
+
+	transitions = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "transitions_total",
+		Help: "Endpoint state transitions, by managed name, endpoint and new state.",
+	}, []string{"name", "endpoint", "to"})
+
+	failovers = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "failovers_total",
+		Help: "Failover events: a managed name's answer moved off its first choice (direction away) or back to it (direction back).",
+	}, []string{"name", "direction"})
+
+	answers = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "answers_total",
+		Help: "Records answered, by managed name and endpoint.",
+	}, []string{"name", "endpoint"})
+
+	allDownAnswers = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "all_down_answers_total",
+		Help: "Queries answered while no endpoint the policy may use was up, by managed name and all_down action.",
+	}, []string{"name", "action"})
+
+	queries = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "queries_total",
+		Help: "Queries for managed names, by name and query type (A, AAAA, CNAME or other).",
+	}, []string{"name", "type"})
+)
+
+// Query type label values; anything else counts as "other".
+var queryTypes = [...]string{"A", "AAAA", "CNAME", "other"}

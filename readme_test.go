@@ -1,0 +1,90 @@
+package failover
+
+import (
+	"bufio"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/caddy/caddyfile"
+	"github.com/coredns/coredns/core/dnsserver"
+)
+
+// TestReadme keeps the README honest: its sections come in CoreDNS's order and
+// every failover stanza of its corefile examples, and of example.Corefile,
+// parses. They are parsed, not started: their checks point at addresses that
+// are examples, not hosts to probe.
+func TestReadme(t *testing.T) {
+	text, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"## Name", "## Description", "## Syntax", "## Examples", "## Metrics", "## Ready", "## See Also"}
+	at := 0
+	for _, line := range strings.Split(string(text), "\n") {
+		if at < len(want) && line == want[at] {
+			at++
+		}
+	}
+	if at != len(want) {
+		t.Errorf("Expected README sections in the order %v, missing %q", want, want[at])
+	}
+
+	blocks := corefileBlocks(t, string(text))
+	if len(blocks) < 3 {
+		t.Fatalf("Expected at least 3 corefile examples in the README, got %d", len(blocks))
+	}
+	example, err := os.ReadFile("example.Corefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks = append(blocks, string(example))
+	stanzas := 0
+	for i, corefile := range blocks {
+		sbs, err := caddyfile.Parse("Corefile", strings.NewReader(corefile), append(slices.Clone(dnsserver.Directives), pluginName))
+		if err != nil {
+			t.Fatalf("Example %d does not parse as a Corefile: %v", i, err)
+		}
+		for _, sb := range sbs {
+			tokens, ok := sb.Tokens["failover"]
+			if !ok {
+				continue
+			}
+			c := caddy.NewTestController("dns", "")
+			c.Dispenser = caddyfile.NewDispenserTokens("Corefile", tokens)
+			c.ServerBlockKeys = sb.Keys
+			f, err := parse(c)
+			if err != nil {
+				t.Errorf("Example %d: %v", i, err)
+				continue
+			}
+			stanzas += len(f.stanzas)
+		}
+	}
+	if stanzas < 5 {
+		t.Errorf("Expected the examples to hold at least 5 failover stanzas, got %d", stanzas)
+	}
+}
+
+// corefileBlocks returns the bodies of the README's "~~~ corefile" fences.
+func corefileBlocks(t *testing.T, text string) []string {
+	t.Helper()
+	var blocks []string
+	var cur *strings.Builder
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case cur == nil && strings.TrimSpace(line) == "~~~ corefile":
+			cur = new(strings.Builder)
+		case cur != nil && strings.TrimSpace(line) == "~~~":
+			blocks = append(blocks, cur.String())
+			cur = nil
+		case cur != nil:
+			cur.WriteString(line + "\n")
+		}
+	}
+	return blocks
+}
