@@ -16,6 +16,11 @@ var (
 		Help: "Whether an endpoint of a managed name is up (1) or down (0), as its health check last decided.",
 	}, []string{"name", "endpoint"})
 
+	endpointWeight = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "endpoint_weight",
+		Help: "The configured weight of an endpoint of a managed name; 0 means drained.",
+	}, []string{"name", "endpoint"})
+
 	probes = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "probes_total",
 		Help: "Health probes run, by endpoint, check and result (success or the failure kind).",

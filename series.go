@@ -22,6 +22,7 @@ func holdSeries(m *managed) {
 		series.refs[[2]string{n, ""}]++
 		for _, ep := range m.endpoints {
 			series.refs[[2]string{n, ep.cfg.Address}]++
+			endpointWeight.WithLabelValues(n, ep.cfg.Address).Set(float64(ep.cfg.Weight))
 		}
 	}
 }
@@ -36,6 +37,7 @@ func dropSeries(m *managed) {
 				delete(series.refs, k)
 				labels := prometheus.Labels{"name": n, "endpoint": ep.cfg.Address}
 				endpointUp.Delete(labels)
+				endpointWeight.Delete(labels)
 				answers.Delete(labels)
 				transitions.DeletePartialMatch(labels)
 			}

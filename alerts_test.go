@@ -1,0 +1,58 @@
+package failover
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// TestAlertRules checks the shipped alerting rules with promtool and runs
+// their unit tests, which make each alert fire and stay silent.
+func TestAlertRules(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool is not installed; .ci/run installs Debian's prometheus package")
+		}
+		t.Skip("promtool is not installed (Debian package prometheus)")
+	}
+	for _, args := range [][]string{
+		{"check", "rules", "alerts/failover.rules.yml"},
+		{"test", "rules", "alerts/failover.rules.test.yml"},
+	} {
+		out, err := exec.Command(promtool, args...).CombinedOutput()
+		if err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// TestAlertRulesUseOurMetrics catches a metric renamed in the code but not in
+// the rules, which promtool cannot see.
+func TestAlertRulesUseOurMetrics(t *testing.T) {
+	rules, err := os.ReadFile("alerts/failover.rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := map[string]bool{}
+	for _, c := range []prometheus.Collector{endpointUp, endpointWeight, probes, probeDuration, probeLateness,
+		transitions, failovers, answers, allDownAnswers, queries} {
+		ch := make(chan *prometheus.Desc, 1)
+		c.Describe(ch)
+		name := regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch((<-ch).String())
+		ours[name[1]] = true
+	}
+	used := regexp.MustCompile(`coredns_failover_[a-z_]+`).FindAllString(string(rules), -1)
+	if len(used) == 0 {
+		t.Fatal("Expected the rules to use coredns_failover_ metrics")
+	}
+	for _, m := range used {
+		if !ours[m] {
+			t.Errorf("Alert rules use %s, which the plugin does not export", m)
+		}
+	}
+}
