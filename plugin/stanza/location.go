@@ -33,7 +33,7 @@ var continents = map[string]bool{"AF": true, "AN": true, "AS": true, "EU": true,
 // ParseLocation reads continent:EU, country:DE or subdivision:US-CA.
 func ParseLocation(s string) (Location, error) {
 	kind, code, ok := strings.Cut(s, ":")
-	code = strings.ToUpper(code)
+	code = upperASCII(code)
 	const allowed = "allowed are continent:CODE (AF AN AS EU NA OC SA), country:CC (ISO 3166-1, as DE) and subdivision:CC-SUB (ISO 3166-2, as US-CA), or default"
 	if !ok {
 		return Location{}, fmt.Errorf("geo location %q has no kind; %s", s, allowed)
@@ -57,6 +57,17 @@ func ParseLocation(s string) (Location, error) {
 		return Location{Subdivision, code}, nil
 	}
 	return Location{}, fmt.Errorf("geo location %q has unknown kind %q; %s", s, kind, allowed)
+}
+
+// upperASCII upper-cases a-z only: strings.ToUpper would turn letters such
+// as U+017F (long s) into ASCII and let "country:\u017fe" pass as SE.
+func upperASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		return r
+	}, s)
 }
 
 func isAlpha(s string, n int) bool {

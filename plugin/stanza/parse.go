@@ -91,6 +91,9 @@ func (p *parser) names(zones []string) error {
 // for the apex, is relative to each zone of the server block.
 func qualify(name string, zones []string) ([]string, error) {
 	lower := strings.ToLower(name)
+	if strings.Contains(lower, "*") {
+		return nil, fmt.Errorf("name %q: wildcards are not supported; list each name, several per failover line if they share endpoints", name)
+	}
 	if lower == "@" || !strings.Contains(strings.TrimSuffix(lower, "."), ".") && !strings.HasSuffix(lower, ".") {
 		out := make([]string, 0, len(zones))
 		for _, z := range zones {
@@ -186,8 +189,10 @@ func (p *parser) property() error {
 			return err
 		}
 		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return c.Errf("%s %q is not a positive duration; write it as 500ms, 2s or 1m", prop, v)
+		// Below a millisecond a probe could never finish (interval 1ns would
+		// derive a zero timeout) and the scheduler would spin.
+		if err != nil || d < MinDuration {
+			return c.Errf("%s %q is not a positive duration of at least %s; write it as 500ms, 2s or 1m", prop, v, MinDuration)
 		}
 		switch prop {
 		case "interval":
@@ -445,42 +450,47 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// finish checks what only the whole block can tell.
+// finish checks what only the whole block can tell. Each error points at the
+// line that has to change: the property's own line when there is one, else
+// the directive's.
 func (p *parser) finish() error {
 	s := p.s
-	fail := func(format string, args ...any) error { return Errorf(s.File, s.Line, format, args...) }
 	if len(s.Endpoints) == 0 {
-		return fail("failover %s has no endpoint; add at least one line such as: endpoint 192.0.2.10", s.Names[0])
+		return Errorf(s.File, s.Line, "failover %s has no endpoint; add at least one line such as: endpoint 192.0.2.10", s.Names[0])
 	}
-	hosts := 0
-	for _, e := range s.Endpoints {
-		if e.IsHost() {
-			hosts++
+	for _, e := range s.Endpoints[1:] {
+		if e.IsHost() != s.Endpoints[0].IsHost() {
+			return Errorf(s.File, e.Line, "failover %s mixes IP addresses and host names; a block serves either addresses (A/AAAA) or host names (CNAME), not both", s.Names[0])
 		}
-	}
-	if hosts > 0 && hosts < len(s.Endpoints) {
-		return fail("failover %s mixes IP addresses and host names; a block serves either addresses (A/AAAA) or host names (CNAME), not both", s.Names[0])
 	}
 	if !p.timeoutSet && s.Probe.Timeout >= s.Pace.Interval {
 		// An interval of 2s or less with no timeout given: keep the probes inside it.
 		s.Probe.Timeout = s.Pace.Interval / 2
 	}
 	if s.Probe.Timeout >= s.Pace.Interval {
-		return fail("timeout %s must be below interval %s, so that one probe ends before the next begins", s.Probe.Timeout, s.Pace.Interval)
+		return Errorf(s.File, p.line("timeout"), "timeout %s must be below interval %s, so that one probe ends before the next begins", s.Probe.Timeout, s.Pace.Interval)
 	}
 	if !p.fastSet && s.Pace.FastInterval > s.Pace.Interval {
 		s.Pace.FastInterval = s.Pace.Interval
 	}
 	if s.Pace.FastInterval > s.Pace.Interval {
-		return fail("fast_interval %s must not exceed interval %s", s.Pace.FastInterval, s.Pace.Interval)
+		return Errorf(s.File, p.line("fast_interval"), "fast_interval %s must not exceed interval %s", s.Pace.FastInterval, s.Pace.Interval)
 	}
 	if !p.maxSet {
 		s.MaxAnswers = s.Policy.DefaultMaxAnswers()
 	}
-	return p.finishGeo(fail)
+	return p.finishGeo()
 }
 
-func (p *parser) finishGeo(fail func(string, ...any) error) error {
+// line is where prop was set, or the directive's line when it was not.
+func (p *parser) line(prop string) int {
+	if line, ok := p.seen[prop]; ok {
+		return line
+	}
+	return p.s.Line
+}
+
+func (p *parser) finishGeo() error {
 	s := p.s
 	if s.Policy != policy.Geo {
 		for _, e := range s.Endpoints {
@@ -496,14 +506,14 @@ func (p *parser) finishGeo(fail func(string, ...any) error) error {
 		return nil
 	}
 	if s.GeoIP == "" {
-		return fail("policy geo needs a database: add geoip FILE with a MaxMind GeoIP2 or GeoLite2 City or Country .mmdb")
+		return Errorf(s.File, p.line("policy"), "policy geo needs a database: add geoip FILE with a MaxMind GeoIP2 or GeoLite2 City or Country .mmdb")
 	}
 	hasDefault := false
 	for _, e := range s.Endpoints {
 		hasDefault = hasDefault || e.Default
 	}
 	if !hasDefault {
-		return fail("policy geo needs a catch-all: mark at least one endpoint default, as in: endpoint 192.0.2.30 default")
+		return Errorf(s.File, p.line("policy"), "policy geo needs a catch-all: mark at least one endpoint default, as in: endpoint 192.0.2.30 default")
 	}
 	return nil
 }

@@ -37,6 +37,7 @@ const (
 	DefaultRise         = 2
 	DefaultPriority     = 1
 	DefaultWeight       = 1
+	MinDuration         = time.Millisecond // the least interval, fast_interval or timeout
 )
 
 // Stanza is one failover block.
