@@ -6,6 +6,14 @@ import "strings"
 func describe(m *managed) string {
 	v := m.view.Load()
 	var parts []string
+	for g := range v.groups {
+		parts = append(parts, describeGroup(m, &v.groups[g], g))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func describeGroup(m *managed, v *byType, g int) string {
+	var parts []string
 	for _, fam := range []*family{v.a, v.aaaa, v.cname} {
 		if fam == nil {
 			continue
@@ -31,5 +39,9 @@ func describe(m *managed) string {
 		}
 		parts = append(parts, s)
 	}
-	return strings.Join(parts, "; ")
+	out := strings.Join(parts, ", ")
+	if m.route != nil {
+		out = m.route.label(g) + ": " + out
+	}
+	return out
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/failover-dns/failover/plugin/geo"
 	"github.com/failover-dns/failover/plugin/health"
 )
 
@@ -32,6 +33,9 @@ type Failover struct {
 	monitors []*health.Monitor // acquired in OnStartup, released in OnShutdown
 	unsubs   []func()
 	held     bool // whether start took the metric series (see series.go)
+
+	sources          map[string]*geo.Source // geoip files by path
+	geoStop, geoDone chan struct{}
 }
 
 // entry points a managed name at its stanza and its index there, with what
@@ -87,12 +91,25 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	}
 	e.countQuery(q.Qtype)
 	cfg := e.m.cfg
-	fam := e.m.view.Load().forType(q.Qtype)
+	group, scope := 0, uint8(0)
+	var ecs *dns.EDNS0_SUBNET
+	if rt := e.m.route; rt != nil {
+		c, bad := rt.locate(w, r)
+		if bad {
+			return dns.RcodeFormatError, nil
+		}
+		loc, _ := rt.source.DB().Lookup(c.addr)
+		group, ecs = rt.group(loc), c.ecs
+		if ecs != nil && ecs.SourceNetmask > 0 {
+			scope = uint8(max(loc.Network.Bits(), 0))
+		}
+	}
+	fam := e.m.view.Load().groups[group].forType(q.Qtype)
 	if fam == nil { // the name exists, but not with this type
 		if cfg.Fallthrough {
 			return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 		}
-		return writeEmpty(w, r)
+		return writeEmpty(w, r, ecs)
 	}
 	if fam.allDown {
 		e.allDown.Inc()
@@ -103,7 +120,7 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	case servFail:
 		return dns.RcodeServerFailure, nil
 	case noData:
-		return writeEmpty(w, r)
+		return writeEmpty(w, r, ecs)
 	}
 	var buf [8]*choice // picks stay on the stack for the usual few answers
 	picked := fam.sets[e.idx].Pick(buf[:0])
@@ -112,6 +129,12 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	for i, c := range picked {
 		m.Answer[i] = c.rr
 		c.answered.Inc()
+	}
+	if ecs != nil {
+		if fam.uniform {
+			scope = 0 // every client gets this answer now
+		}
+		echoECS(m, r, ecs, scope)
 	}
 	if metadata.ValueFuncs(ctx) != nil {
 		metadata.SetValueFunc(ctx, pluginName+"/endpoint", func() string { return answered(m.Answer) })
@@ -158,8 +181,13 @@ func reply(r *dns.Msg) *dns.Msg {
 	return m
 }
 
-// writeEmpty answers NOERROR with no records (NODATA).
-func writeEmpty(w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	w.WriteMsg(reply(r))
+// writeEmpty answers NOERROR with no records (NODATA). Such an answer is the
+// same for every client: an ECS option is echoed with scope 0.
+func writeEmpty(w dns.ResponseWriter, r *dns.Msg, ecs *dns.EDNS0_SUBNET) (int, error) {
+	m := reply(r)
+	if ecs != nil {
+		echoECS(m, r, ecs, 0)
+	}
+	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/failover-dns/failover/plugin/geo"
 	"github.com/failover-dns/failover/plugin/health"
 	"github.com/failover-dns/failover/plugin/policy"
 	"github.com/failover-dns/failover/plugin/stanza"
@@ -18,6 +19,7 @@ import (
 type managed struct {
 	cfg       *stanza.Stanza
 	endpoints []*endpoint
+	route     *geoRoute // nil unless the policy is geo
 
 	view atomic.Pointer[view] // replaced whole on every state change; never mutated
 
@@ -54,6 +56,7 @@ type family struct {
 	sets    []*policy.Set[*choice] // one per name of the stanza
 	chosen  []*endpoint            // the endpoints the sets draw from
 	allDown bool                   // no usable endpoint was up when this was built
+	uniform bool                   // every geo group answers the same
 }
 
 type mode uint8
@@ -65,13 +68,20 @@ const (
 	noData        // all_down nodata
 )
 
-// view is an immutable snapshot of what a stanza answers.
+// view is an immutable snapshot of what a stanza answers: one answer set per
+// geo group (a stanza of another policy has just one).
 type view struct {
-	a, aaaa, cname *family // nil when the stanza has no data of that type
+	groups []byType
+}
+
+// byType holds the material for each record type; nil where the stanza has
+// no data of that type.
+type byType struct {
+	a, aaaa, cname *family
 }
 
 // forType returns the material for qtype, or nil when there is none.
-func (v *view) forType(qtype uint16) *family {
+func (v *byType) forType(qtype uint16) *family {
 	if v.cname != nil {
 		return v.cname // a host-name stanza answers every type with its CNAME
 	}
@@ -84,7 +94,7 @@ func (v *view) forType(qtype uint16) *family {
 	return nil
 }
 
-func newManaged(cfg *stanza.Stanza) *managed {
+func newManaged(cfg *stanza.Stanza, src *geo.Source) *managed {
 	m := &managed{cfg: cfg}
 	for i := range cfg.Endpoints {
 		ec := &cfg.Endpoints[i]
@@ -96,6 +106,9 @@ func newManaged(cfg *stanza.Stanza) *managed {
 			})
 		}
 		m.endpoints = append(m.endpoints, ep)
+	}
+	if cfg.Policy == policy.Geo {
+		m.route = newGeoRoute(m, src)
 	}
 	m.rebuild()
 	return m
@@ -125,53 +138,87 @@ func record(name string, ttl uint32, e *stanza.Endpoint) dns.RR {
 
 // rebuild makes a new view from the endpoints' current states and publishes
 // it. It runs at startup and on every transition of one of the endpoints.
-// It reports whether the stanza now answers away from its first choice.
-func (m *managed) rebuild() (failedOver, changed bool) {
+// away reports whether the stanza now answers off its first choice, changed
+// whether that differs from the view before.
+func (m *managed) rebuild() (away, changed bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var v view
-	var v4, v6, hosts []*endpoint
-	for _, ep := range m.endpoints {
-		switch {
-		case ep.cfg.IsHost():
-			hosts = append(hosts, ep)
-		case ep.cfg.IP.Is4():
-			v4 = append(v4, ep)
-		default:
-			v6 = append(v6, ep)
-		}
+	groups := 1
+	if m.route != nil {
+		groups = m.route.groups()
 	}
-	away := false
-	build := func(eps []*endpoint, maxAnswers int) *family {
-		if len(eps) == 0 {
-			return nil
-		}
-		f, off := m.family(eps, maxAnswers)
-		away = away || off
-		return f
+	v := &view{groups: make([]byType, groups)}
+	for g := range v.groups {
+		levels := m.levels(g)
+		var off [3]bool
+		v.groups[g].a, off[0] = m.resolve(byKind(levels, isV4), m.cfg.MaxAnswers)
+		v.groups[g].aaaa, off[1] = m.resolve(byKind(levels, isV6), m.cfg.MaxAnswers)
+		v.groups[g].cname, off[2] = m.resolve(byKind(levels, isHost), 1) // a name has at most one CNAME
+		away = away || off[0] || off[1] || off[2]
 	}
-	v.a = build(v4, m.cfg.MaxAnswers)
-	v.aaaa = build(v6, m.cfg.MaxAnswers)
-	v.cname = build(hosts, 1) // a name has at most one CNAME
-	m.view.Store(&v)
+	markUniform(v)
+	m.view.Store(v)
 	changed = away != m.failedOver
 	m.failedOver = away
 	return away, changed
 }
 
-// family prepares one record type's answers; off is true when they differ
-// from what the stanza answers with everything up.
-func (m *managed) family(eps []*endpoint, maxAnswers int) (f *family, off bool) {
-	members := make([]policy.Member, len(eps))
-	for i, ep := range eps {
-		members[i] = policy.Member{Priority: ep.cfg.Priority, Weight: ep.cfg.Weight, Up: ep.up()}
+// levels are the endpoint lists group g falls back through, best first: for
+// geo the group's own endpoints, then the default ones, then all of them;
+// for the other policies just all of them.
+func (m *managed) levels(g int) [][]*endpoint {
+	if m.route == nil {
+		return [][]*endpoint{m.endpoints}
 	}
-	kind := m.cfg.Policy
-	idx, allDown := policy.Eligible(kind, members)
-	first, _ := policy.Eligible(kind, policy.AllUp(members))
-	off = !equalInts(idx, first)
-	f = &family{allDown: allDown}
-	if allDown {
+	return [][]*endpoint{m.route.members[g], m.route.members[m.route.defaultGroup()], m.endpoints}
+}
+
+func isV4(e *endpoint) bool   { return !e.cfg.IsHost() && e.cfg.IP.Is4() }
+func isV6(e *endpoint) bool   { return !e.cfg.IsHost() && !e.cfg.IP.Is4() }
+func isHost(e *endpoint) bool { return e.cfg.IsHost() }
+
+func byKind(levels [][]*endpoint, keep func(*endpoint) bool) [][]*endpoint {
+	out := make([][]*endpoint, len(levels))
+	for i, eps := range levels {
+		for _, ep := range eps {
+			if keep(ep) {
+				out[i] = append(out[i], ep)
+			}
+		}
+	}
+	return out
+}
+
+// resolve prepares one record type's answers from the first level that has
+// a usable endpoint up; off is true when they differ from what the stanza
+// answers with everything up. It returns nil when no level has an endpoint
+// of this type at all.
+func (m *managed) resolve(levels [][]*endpoint, maxAnswers int) (f *family, off bool) {
+	if len(levels[len(levels)-1]) == 0 {
+		return nil, false
+	}
+	var chosen, first []*endpoint
+	for li, eps := range levels {
+		if len(eps) == 0 {
+			continue
+		}
+		kind := m.levelPolicy(li)
+		members := make([]policy.Member, len(eps))
+		for i, ep := range eps {
+			members[i] = policy.Member{Priority: ep.cfg.Priority, Weight: ep.cfg.Weight, Up: ep.up()}
+		}
+		if first == nil {
+			idx, _ := policy.Eligible(kind, policy.AllUp(members))
+			first = pick(eps, idx)
+		}
+		if idx, down := policy.Eligible(kind, members); !down {
+			chosen = pick(eps, idx)
+			break
+		}
+	}
+	off = !sameEndpoints(chosen, first)
+	f = &family{allDown: chosen == nil}
+	if f.allDown {
 		switch m.cfg.AllDown {
 		case stanza.Fallthrough:
 			f.mode = passOn
@@ -183,29 +230,72 @@ func (m *managed) family(eps []*endpoint, maxAnswers int) (f *family, off bool) 
 			f.mode = noData
 			return f, off
 		}
-		idx = first // return_all: fail open, as if every endpoint were up
+		chosen = first // return_all: fail open, as if every endpoint were up
 	}
-	for _, i := range idx {
-		f.chosen = append(f.chosen, eps[i])
-	}
+	f.chosen = chosen
 	var weights []uint32
-	if kind == policy.Weighted {
-		weights = make([]uint32, len(idx))
-		for j, i := range idx {
-			weights[j] = eps[i].cfg.Weight
+	if m.cfg.Policy == policy.Weighted {
+		weights = make([]uint32, len(chosen))
+		for j, ep := range chosen {
+			weights[j] = ep.cfg.Weight
 		}
 	}
 	for n := range m.cfg.Names {
-		items := make([]*choice, len(idx))
-		for j, i := range idx {
-			items[j] = eps[i].choices[n]
+		items := make([]*choice, len(chosen))
+		for j, ep := range chosen {
+			items[j] = ep.choices[n]
 		}
 		f.sets = append(f.sets, policy.NewSet(items, weights, maxAnswers))
 	}
 	return f, off
 }
 
-func equalInts(a, b []int) bool {
+// levelPolicy is how endpoints of fallback level li are chosen: geo treats
+// a region and the defaults as active-passive tiers, and the last resort,
+// every healthy endpoint, as active-active.
+func (m *managed) levelPolicy(li int) policy.Kind {
+	if m.cfg.Policy != policy.Geo {
+		return m.cfg.Policy
+	}
+	if li == 2 {
+		return policy.ActiveActive
+	}
+	return policy.ActivePassive
+}
+
+func pick(eps []*endpoint, idx []int) []*endpoint {
+	out := make([]*endpoint, len(idx))
+	for j, i := range idx {
+		out[j] = eps[i]
+	}
+	return out
+}
+
+// markUniform flags the record types whose answer is the same in every
+// group: such an answer does not depend on the client, and its ECS scope is 0.
+func markUniform(v *view) {
+	get := [3]func(*byType) *family{
+		func(a *byType) *family { return a.a },
+		func(a *byType) *family { return a.aaaa },
+		func(a *byType) *family { return a.cname },
+	}
+	for _, fam := range get {
+		first := fam(&v.groups[0])
+		if first == nil {
+			continue
+		}
+		same := true
+		for g := 1; g < len(v.groups) && same; g++ {
+			other := fam(&v.groups[g])
+			same = other.mode == first.mode && sameEndpoints(other.chosen, first.chosen)
+		}
+		for g := range v.groups {
+			fam(&v.groups[g]).uniform = same
+		}
+	}
+}
+
+func sameEndpoints(a, b []*endpoint) bool {
 	if len(a) != len(b) {
 		return false
 	}

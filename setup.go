@@ -10,7 +10,9 @@ import (
 	"github.com/coredns/coredns/plugin"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 
+	"github.com/failover-dns/failover/plugin/geo"
 	"github.com/failover-dns/failover/plugin/health"
+	"github.com/failover-dns/failover/plugin/policy"
 	"github.com/failover-dns/failover/plugin/probe"
 	"github.com/failover-dns/failover/plugin/stanza"
 )
@@ -62,7 +64,13 @@ func parse(c *caddy.Controller) (*Failover, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := newManaged(s)
+		var src *geo.Source
+		if s.Policy == policy.Geo {
+			if src, err = f.geoSource(s.GeoIP, dnsserver.GetConfig(c).Root); err != nil {
+				return nil, stanza.Errorf(s.File, s.GeoIPLine, "%v", err)
+			}
+		}
+		m := newManaged(s, src)
 		for i, name := range s.Names {
 			if prev, ok := f.names[name]; ok {
 				return nil, stanza.Errorf(s.File, s.NameLines[i],
@@ -116,6 +124,10 @@ func (f *Failover) start() error {
 			m.gauge(ep)
 		}
 	}
+	if len(f.sources) > 0 {
+		f.geoStop, f.geoDone = make(chan struct{}), make(chan struct{})
+		go f.watchGeo(f.geoStop, f.geoDone)
+	}
 	f.ready.Store(true)
 	return nil
 }
@@ -141,6 +153,11 @@ func (f *Failover) acquire(spec probe.Spec, address string, pace health.Pace) (*
 
 // stop releases the monitors; the last user of one stops its probes.
 func (f *Failover) stop() error {
+	if f.geoStop != nil {
+		close(f.geoStop)
+		<-f.geoDone
+		f.geoStop = nil
+	}
 	for _, u := range f.unsubs {
 		u()
 	}

@@ -264,7 +264,7 @@ func (p *parser) property() error {
 		if v, err = one(); err != nil {
 			return err
 		}
-		s.GeoIP = v
+		s.GeoIP, s.GeoIPLine = v, c.Line()
 	case "ecs":
 		if v, err = one(); err != nil {
 			return err

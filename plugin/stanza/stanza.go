@@ -58,9 +58,10 @@ type Stanza struct {
 	Probe probe.Spec // every setting of the check but the URL
 	Pace  health.Pace
 
-	GeoIP   string
-	ECS     bool
-	ECSFrom []netip.Prefix
+	GeoIP     string
+	GeoIPLine int
+	ECS       bool
+	ECSFrom   []netip.Prefix
 }
 
 // Endpoint is one endpoint line.

@@ -1,0 +1,185 @@
+package failover
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/failover-dns/failover/plugin/geo"
+	"github.com/failover-dns/failover/plugin/stanza"
+	"github.com/miekg/dns"
+)
+
+// geoRoute maps a client's location to a group of endpoints. A group is the
+// endpoints that name one location; the last group is the default endpoints.
+// Everything here is built in setup and only read by queries.
+type geoRoute struct {
+	source  *geo.Source
+	byKind  [4]map[uint64]int // stanza.LocationKind -> packed code -> group
+	members [][]*endpoint
+	labels  []string // per group, for log lines
+	ecs     bool
+	ecsFrom []netip.Prefix
+}
+
+func newGeoRoute(m *managed, src *geo.Source) *geoRoute {
+	r := &geoRoute{source: src, ecs: m.cfg.ECS, ecsFrom: m.cfg.ECSFrom}
+	index := map[stanza.Location]int{}
+	var defaults []*endpoint
+	for _, ep := range m.endpoints {
+		for _, loc := range ep.cfg.Geo {
+			g, ok := index[loc]
+			if !ok {
+				g = len(r.members)
+				index[loc] = g
+				r.members = append(r.members, nil)
+				r.labels = append(r.labels, loc.String())
+				if r.byKind[loc.Kind] == nil {
+					r.byKind[loc.Kind] = map[uint64]int{}
+				}
+				r.byKind[loc.Kind][geo.Code(loc.Code)] = g
+			}
+			r.members[g] = append(r.members[g], ep)
+		}
+		if ep.cfg.Default {
+			defaults = append(defaults, ep)
+		}
+	}
+	r.members = append(r.members, defaults)
+	r.labels = append(r.labels, "default")
+	return r
+}
+
+func (r *geoRoute) label(g int) string { return r.labels[g] }
+
+func (r *geoRoute) groups() int       { return len(r.members) }
+func (r *geoRoute) defaultGroup() int { return len(r.members) - 1 }
+
+// group picks the most specific group that names the client's location.
+func (r *geoRoute) group(loc geo.Location) int {
+	if g, ok := r.byKind[stanza.Subdivision][loc.Subdivision]; ok && loc.Subdivision != 0 {
+		return g
+	}
+	if g, ok := r.byKind[stanza.Country][loc.Country]; ok && loc.Country != 0 {
+		return g
+	}
+	if g, ok := r.byKind[stanza.Continent][loc.Continent]; ok && loc.Continent != 0 {
+		return g
+	}
+	return r.defaultGroup()
+}
+
+// client is where a query comes from, as far as routing is concerned.
+type client struct {
+	addr netip.Addr
+	ecs  *dns.EDNS0_SUBNET // the query's ECS option when it is believed; echoed in the reply
+}
+
+// locate finds the client of r: the ECS address when the query carries one
+// and its source is believed, else the source address. bad is true for an
+// ECS option that RFC 7871 says to answer with FORMERR.
+func (rt *geoRoute) locate(w dns.ResponseWriter, r *dns.Msg) (c client, bad bool) {
+	c.addr = remoteAddr(w)
+	if !rt.ecs {
+		return c, false
+	}
+	opt := r.IsEdns0()
+	if opt == nil {
+		return c, false
+	}
+	for _, o := range opt.Option {
+		e, ok := o.(*dns.EDNS0_SUBNET)
+		if !ok {
+			continue
+		}
+		if !rt.believes(c.addr) {
+			return c, false
+		}
+		addr, ok := ecsAddr(e)
+		if !ok {
+			return c, true
+		}
+		c.ecs = e
+		if e.SourceNetmask > 0 { // 0 is the client opting out: route by the source address
+			c.addr = addr
+		}
+		return c, false
+	}
+	return c, false
+}
+
+func (rt *geoRoute) believes(src netip.Addr) bool {
+	if len(rt.ecsFrom) == 0 {
+		return true
+	}
+	for _, p := range rt.ecsFrom {
+		if p.Contains(src) {
+			return true
+		}
+	}
+	return false
+}
+
+// ecsAddr checks an ECS option against RFC 7871 section 6 and returns its
+// address. The family must be known, the source prefix no longer than the
+// address, and the address bits past the prefix zero.
+func ecsAddr(e *dns.EDNS0_SUBNET) (netip.Addr, bool) {
+	var bits int
+	switch e.Family {
+	case 1:
+		bits = 32
+	case 2:
+		bits = 128
+	default:
+		return netip.Addr{}, false
+	}
+	if int(e.SourceNetmask) > bits || int(e.SourceScope) != 0 && int(e.SourceScope) > bits {
+		return netip.Addr{}, false
+	}
+	addr, ok := netip.AddrFromSlice(e.Address)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	if bits == 32 {
+		if !addr.Unmap().Is4() {
+			return netip.Addr{}, false
+		}
+		addr = addr.Unmap()
+	} else if addr.Is4() {
+		return netip.Addr{}, false
+	}
+	p, err := addr.Prefix(int(e.SourceNetmask))
+	if err != nil || p.Addr() != addr {
+		return netip.Addr{}, false // bits set past the source prefix
+	}
+	return addr, true
+}
+
+// remoteAddr reads the source address without the allocations of
+// request.Request.IP.
+func remoteAddr(w dns.ResponseWriter) netip.Addr {
+	var ip net.IP
+	switch a := w.RemoteAddr().(type) {
+	case *net.UDPAddr:
+		ip = a.IP
+	case *net.TCPAddr:
+		ip = a.IP
+	default:
+		return netip.Addr{}
+	}
+	addr, _ := netip.AddrFromSlice(ip)
+	return addr.Unmap()
+}
+
+// echoECS adds the query's ECS option to the reply with the scope the answer
+// depends on (RFC 7871 section 7.2.1), so that caching resolvers cache it per
+// subnet of that size and no finer.
+func echoECS(m *dns.Msg, r *dns.Msg, e *dns.EDNS0_SUBNET, scope uint8) {
+	o := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+	if ro := r.IsEdns0(); ro != nil {
+		o.SetUDPSize(ro.UDPSize())
+	}
+	o.Option = []dns.EDNS0{&dns.EDNS0_SUBNET{
+		Code: dns.EDNS0SUBNET, Family: e.Family, SourceNetmask: e.SourceNetmask, SourceScope: scope, Address: e.Address,
+	}}
+	m.Extra = append(m.Extra, o)
+}

@@ -1,0 +1,61 @@
+package failover
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/failover-dns/failover/plugin/geo"
+)
+
+// geoCheckEvery is how often a geoip file is looked at for a replacement.
+// A stat every few seconds costs nothing, and GeoLite2 updates come weekly.
+var geoCheckEvery = 5 * time.Second
+
+// geoSource opens a database once per server block, however many stanzas
+// name it. A relative path is taken from the root plugin's directory.
+func (f *Failover) geoSource(path, root string) (*geo.Source, error) {
+	if !filepath.IsAbs(path) && root != "" {
+		path = filepath.Join(root, path)
+	}
+	if src, ok := f.sources[path]; ok {
+		return src, nil
+	}
+	src, err := geo.OpenSource(path)
+	if err != nil {
+		return nil, err
+	}
+	if f.sources == nil {
+		f.sources = map[string]*geo.Source{}
+	}
+	f.sources[path] = src
+	return src, nil
+}
+
+// watchGeo re-opens replaced database files until stop is closed.
+func (f *Failover) watchGeo(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	tick := time.NewTicker(geoCheckEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			f.checkGeo()
+		}
+	}
+}
+
+// checkGeo looks at every database file once.
+func (f *Failover) checkGeo() {
+	for _, src := range f.sources {
+		swapped, err := src.Check()
+		switch {
+		case err != nil:
+			log.Errorf("geoip %s was replaced but cannot be used, keeping the database loaded before: %v", src.Path(), err)
+		case swapped:
+			db := src.DB()
+			log.Infof("geoip %s reloaded: %s, %d networks", src.Path(), db.Type, db.Networks)
+		}
+	}
+}

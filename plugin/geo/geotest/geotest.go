@@ -1,0 +1,76 @@
+// Package geotest writes small MaxMind databases for tests, so that no
+// binary fixture has to be committed.
+package geotest
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+)
+
+// Place is one network of a test database and where it is.
+type Place struct {
+	CIDR        string
+	Continent   string // e.g. EU
+	Country     string // e.g. DE
+	Subdivision string // e.g. CA (the part after the country code)
+}
+
+// Bytes builds a database of dbType, such as GeoLite2-City or
+// GeoIP2-Country, holding places.
+func Bytes(t testing.TB, dbType string, places []Place) []byte {
+	t.Helper()
+	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, IncludeReservedNetworks: true, RecordSize: 28})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range places {
+		_, n, err := net.ParseCIDR(p.CIDR)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := mmdbtype.Map{}
+		if p.Continent != "" {
+			rec["continent"] = mmdbtype.Map{"code": mmdbtype.String(p.Continent), "geoname_id": mmdbtype.Uint32(6255148)}
+		}
+		if p.Country != "" {
+			rec["country"] = mmdbtype.Map{"iso_code": mmdbtype.String(p.Country), "names": mmdbtype.Map{"en": mmdbtype.String("Somewhere")}}
+		}
+		if p.Subdivision != "" {
+			rec["subdivisions"] = mmdbtype.Slice{mmdbtype.Map{"iso_code": mmdbtype.String(p.Subdivision)}}
+		}
+		if err := w.Insert(n, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// Write replaces the file at path with a new database atomically, as
+// geoipupdate does, and returns path.
+func Write(t testing.TB, path, dbType string, places []Place) string {
+	t.Helper()
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".mmdb-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tmp.Write(Bytes(t, dbType, places)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tmp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
