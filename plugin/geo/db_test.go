@@ -8,10 +8,10 @@ import (
 )
 
 var testPlaces = []geotest.Place{
-{CIDR: "192.0.2.0/24", Continent: "NA", Country: "US", Subdivision: "CA"},
-{CIDR: "198.51.100.0/25", Continent: "EU", Country: "DE", Subdivision: "BE"},
-{CIDR: "203.0.113.0/24", Continent: "AS", Country: "JP", Subdivision: ""},
-{CIDR: "2001:db8::/32", Continent: "EU", Country: "GB", Subdivision: "ENG"},
+	{CIDR: "192.0.2.0/24", Continent: "NA", Country: "US", Subdivision: "CA"},
+	{CIDR: "198.51.100.0/25", Continent: "EU", Country: "DE", Subdivision: "BE"},
+	{CIDR: "203.0.113.0/24", Continent: "AS", Country: "JP", Subdivision: ""},
+	{CIDR: "2001:db8::/32", Continent: "EU", Country: "GB", Subdivision: "ENG"},
 }
 
 func TestLookup(t *testing.T) {
