@@ -10,6 +10,8 @@ import (
 	"github.com/coredns/caddy"
 	"github.com/coredns/caddy/caddyfile"
 	"github.com/coredns/coredns/core/dnsserver"
+
+	"github.com/failover-dns/failover/plugin/geo/geotest"
 )
 
 // TestReadme keeps the README honest: its sections come in CoreDNS's order and
@@ -41,6 +43,9 @@ func TestReadme(t *testing.T) {
 		t.Fatal(err)
 	}
 	blocks = append(blocks, string(example))
+	// The geo example names a database by a relative path: give it one.
+	t.Chdir(t.TempDir())
+	geotest.Write(t, "GeoLite2-City.mmdb", "GeoLite2-City", []geotest.Place{{CIDR: "192.0.2.0/24", Continent: "NA", Country: "US"}})
 	stanzas := 0
 	for i, corefile := range blocks {
 		sbs, err := caddyfile.Parse("Corefile", strings.NewReader(corefile), append(slices.Clone(dnsserver.Directives), pluginName))
