@@ -30,6 +30,7 @@ type Failover struct {
 	registry *health.Registry
 
 	ready    atomic.Bool
+	started  atomic.Bool       // the first probe round is over; transitions rebuild from now on
 	monitors []*health.Monitor // acquired in OnStartup, released in OnShutdown
 	unsubs   []func()
 	held     bool // whether start took the metric series (see series.go)

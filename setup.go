@@ -115,14 +115,21 @@ func (f *Failover) start() error {
 		}
 	}
 	f.registry.Engine.FirstRound(fresh)
-	for _, mon := range fresh {
-		f.registry.Engine.Add(mon)
-	}
+	// From here transitions rebuild; one that races with the rebuilds below
+	// is still seen, since every rebuild reads the current states.
+	f.started.Store(true)
 	for _, m := range f.stanzas {
-		m.rebuild()
+		// Where the first round already found a first choice down, say so
+		// once; it is the starting point, not a failover event.
+		if away, _ := m.rebuild(); away {
+			log.Warningf("%s: starting away from the first choice (%s)", m.cfg.Names[0], describe(m))
+		}
 		for _, ep := range m.endpoints {
 			m.gauge(ep)
 		}
+	}
+	for _, mon := range fresh {
+		f.registry.Engine.Add(mon)
 	}
 	if len(f.sources) > 0 {
 		f.geoStop, f.geoDone = make(chan struct{}), make(chan struct{})
@@ -183,6 +190,14 @@ func (f *Failover) Ready() bool { return f.ready.Load() }
 // transition logs an endpoint's change and republishes the stanza's view.
 func (f *Failover) transition(m *managed, ep *endpoint, t health.Transition) {
 	name := m.cfg.Names[0]
+	if !f.started.Load() {
+		// First-round results: start() rebuilds once they are all in, rather
+		// than logging failovers between half-probed states.
+		if t.To == health.Down {
+			log.Warningf("%s: endpoint %s is down at its first probe: %s", name, ep.cfg.Address, t.Result.Reason())
+		}
+		return
+	}
 	m.gauge(ep)
 	if t.From != health.Unknown {
 		for _, n := range m.cfg.Names {

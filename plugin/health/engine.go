@@ -87,7 +87,8 @@ func (e *Engine) Add(m *Monitor) {
 }
 
 // Remove stops m and waits for a probe of it that is in flight, which is
-// cancelled: after Remove returns, m publishes nothing more.
+// cancelled: after Remove returns, m publishes nothing more. A listener must
+// therefore not call Remove.
 func (e *Engine) Remove(m *Monitor) {
 	e.mu.Lock()
 	if !m.added || m.stopped {
@@ -99,11 +100,12 @@ func (e *Engine) Remove(m *Monitor) {
 	if m.heapIdx >= 0 {
 		heap.Remove(&e.queue, m.heapIdx)
 	}
-	var done chan struct{}
 	if m.inFlight {
 		m.cancel()
-		done = m.done
 	}
+	// A probe that has just finished may still be publishing its result;
+	// done closes only after that.
+	done := m.done
 	e.mu.Unlock()
 	e.poke()
 	if done != nil {
@@ -166,7 +168,16 @@ func (e *Engine) launch(m *Monitor) {
 	go func() {
 		defer close(done)
 		defer cancel()
-		e.sem <- struct{}{}
+		select {
+		case e.sem <- struct{}{}:
+		case <-ctx.Done():
+			// Removed while waiting for a slot: Remove must not wait for
+			// other endpoints' probes to free one.
+			e.mu.Lock()
+			m.inFlight = false
+			e.mu.Unlock()
+			return
+		}
 		start := time.Now()
 		r := m.prober.Probe(ctx)
 		<-e.sem

@@ -70,10 +70,10 @@ func (s *Set[T]) draw(dst []T) []T {
 	}
 	// Several answers: draw without replacement. The sets are small, so a
 	// linear scan over the remaining weights is cheaper than anything clever.
-	var taken [64]bool
-	if n > len(taken) {
-		n = len(taken)
-		total = s.Cum[n-1]
+	var small [64]bool
+	taken := small[:]
+	if n > len(small) {
+		taken = make([]bool, n)
 	}
 	k := min(n, s.Max)
 	for range k {

@@ -1,0 +1,610 @@
+package health
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/failover-dns/failover/plugin/probe"
+)
+
+var (
+	pass = probe.Result{Kind: probe.OK, Status: 200}
+	fail = probe.Result{Kind: probe.Timeout, Detail: "timeout after 2s"}
+)
+
+// probeCall is one probe as the scripted prober sees it; the test answers it.
+type probeCall struct {
+	at    time.Time
+	ctx   context.Context
+	reply chan probe.Result
+}
+
+// scriptedProber hands every probe to the test, which decides its result and
+// when it returns. Unanswered, a probe blocks until its context ends.
+type scriptedProber struct {
+	calls chan probeCall
+	// onCancel is what a cancelled probe returns, after lingering a while so
+	// that a caller not waiting for it would be caught.
+	onCancel probe.Result
+	linger   time.Duration
+
+	active, peak, returned atomic.Int32
+}
+
+func newScriptedProber() *scriptedProber {
+	return &scriptedProber{calls: make(chan probeCall), onCancel: fail}
+}
+
+func (p *scriptedProber) Probe(ctx context.Context) probe.Result {
+	n := p.active.Add(1)
+	for {
+		old := p.peak.Load()
+		if n <= old || p.peak.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	defer p.returned.Add(1)
+	defer p.active.Add(-1)
+
+	c := probeCall{at: time.Now(), ctx: ctx, reply: make(chan probe.Result, 1)}
+	select {
+	case p.calls <- c:
+	case <-ctx.Done():
+		return p.cancelled()
+	}
+	select {
+	case r := <-c.reply:
+		return r
+	case <-ctx.Done():
+		return p.cancelled()
+	}
+}
+
+func (p *scriptedProber) cancelled() probe.Result {
+	time.Sleep(p.linger)
+	return p.onCancel
+}
+
+// nextCall waits for the next probe; limit is virtual time inside a bubble.
+func nextCall(t *testing.T, p *scriptedProber, limit time.Duration) probeCall {
+	t.Helper()
+	select {
+	case c := <-p.calls:
+		return c
+	case <-time.After(limit):
+		t.Fatalf("Expected a probe within %s, got none", limit)
+	}
+	return probeCall{}
+}
+
+// noCall fails if a probe starts within d.
+func noCall(t *testing.T, p *scriptedProber, d time.Duration) {
+	t.Helper()
+	select {
+	case c := <-p.calls:
+		c.reply <- pass
+		t.Errorf("Expected no probe, got one at %s", c.at.Format(time.TimeOnly))
+	case <-time.After(d):
+	}
+}
+
+// pending drains the probes that have started and are waiting for an answer.
+func pending(p *scriptedProber) []probeCall {
+	var cs []probeCall
+	for {
+		select {
+		case c := <-p.calls:
+			cs = append(cs, c)
+		default:
+			return cs
+		}
+	}
+}
+
+// constProber always gives the same result at once.
+type constProber struct {
+	r probe.Result
+	n atomic.Int32
+}
+
+func (p *constProber) Probe(context.Context) probe.Result {
+	p.n.Add(1)
+	return p.r
+}
+
+// transitionLog records what listeners hear, with the (virtual) time.
+type transitionLog struct {
+	mu  sync.Mutex
+	log []heard
+}
+
+type heard struct {
+	at time.Time
+	Transition
+}
+
+func (l *transitionLog) listen(t Transition) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.log = append(l.log, heard{time.Now(), t})
+}
+
+func (l *transitionLog) all() []heard {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]heard(nil), l.log...)
+}
+
+var steady = Pace{Interval: 10 * time.Second, FastInterval: time.Second, Fall: 3, Rise: 2}
+
+// testEngine is an engine whose monitors the test's end removes, so that no
+// goroutine outlives the bubble even when the test fails half-way.
+type testEngine struct {
+	*Engine
+	ms []*Monitor
+}
+
+func newTestEngine(t *testing.T, concurrency int) *testEngine {
+	e := &testEngine{Engine: NewEngine(concurrency)}
+	t.Cleanup(func() {
+		for _, m := range e.ms {
+			e.Remove(m)
+		}
+		e.Wait()
+	})
+	return e
+}
+
+func (e *testEngine) monitor(pace Pace, p probe.Prober) *Monitor {
+	m := NewMonitor(fmt.Sprintf("check%d", len(e.ms)), "192.0.2.1", pace, p)
+	e.ms = append(e.ms, m)
+	return m
+}
+
+func TestEngineSteadyPace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTestEngine(t, 0)
+		p := newScriptedProber()
+		m := e.monitor(steady, p)
+
+		start := time.Now()
+		e.Add(m)
+		first := nextCall(t, p, time.Minute)
+		if first.at.Before(start) || !first.at.Before(start.Add(steady.Interval)) {
+			t.Errorf("Expected the first probe within [0, %s) of Add, got %s", steady.Interval, first.at.Sub(start))
+		}
+		first.reply <- pass
+		for i := 1; i <= 5; i++ {
+			c := nextCall(t, p, time.Minute)
+			if want := first.at.Add(time.Duration(i) * steady.Interval); !c.at.Equal(want) {
+				t.Errorf("Expected probe %d at %s after the first, got %s", i, want.Sub(first.at), c.at.Sub(first.at))
+			}
+			c.reply <- pass
+		}
+		if m.State() != Up {
+			t.Errorf("Expected %s, got %s", Up, m.State())
+		}
+	})
+}
+
+func TestEngineRandomPhase(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTestEngine(t, 0)
+		p := newScriptedProber()
+		start := time.Now()
+		const n = 20
+		for range n {
+			e.Add(e.monitor(steady, p))
+		}
+		seen := make(map[time.Time]bool)
+		for range n {
+			c := nextCall(t, p, time.Minute)
+			if c.at.Before(start) || !c.at.Before(start.Add(steady.Interval)) {
+				t.Errorf("Expected every first probe within [0, %s) of Add, got %s", steady.Interval, c.at.Sub(start))
+			}
+			seen[c.at] = true
+			c.reply <- pass
+		}
+		if len(seen) != n {
+			t.Errorf("Expected %d monitors added together to probe at %d different times, got %d", n, n, len(seen))
+		}
+	})
+}
+
+func TestEngineFastPaceConfirmsFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTestEngine(t, 0)
+		p := newScriptedProber()
+		m := e.monitor(steady, p)
+		var tl transitionLog
+		m.Subscribe(tl.listen)
+
+		e.Add(m)
+		c := nextCall(t, p, time.Minute)
+		last := c.at // the endpoint dies just after its last healthy probe
+		c.reply <- pass
+
+		// Fall 3: the steady probe that first fails, then two fast ones.
+		for i, after := range []time.Duration{10 * time.Second, 11 * time.Second, 12 * time.Second} {
+			c = nextCall(t, p, time.Minute)
+			if got := c.at.Sub(last); got != after {
+				t.Errorf("Expected failing probe %d at +%s, got +%s", i+1, after, got)
+			}
+			if m.State() != Up {
+				t.Errorf("Expected %s before failing probe %d, got %s", Up, i+1, m.State())
+			}
+			c.reply <- fail
+			synctest.Wait()
+		}
+		if m.State() != Down {
+			t.Fatalf("Expected %s after %d failures, got %s", Down, steady.Fall, m.State())
+		}
+		hs := tl.all()
+		if len(hs) != 2 {
+			t.Fatalf("Expected 2 transitions, got %d", len(hs))
+		}
+		down := hs[1]
+		if down.From != Up || down.To != Down || down.Result.Kind != probe.Timeout {
+			t.Errorf("Expected up -> down on a timeout, got %s -> %s on %s", down.From, down.To, down.Result.Kind)
+		}
+		limit := steady.Interval + time.Duration(steady.Fall-1)*steady.FastInterval
+		if got := down.at.Sub(last); got != limit {
+			t.Errorf("Expected the endpoint down %s after its last healthy probe, got %s", limit, got)
+		}
+
+		// Down now agrees with the failures: back to the steady grid.
+		for _, after := range []time.Duration{20 * time.Second, 30 * time.Second} {
+			c = nextCall(t, p, time.Minute)
+			if got := c.at.Sub(last); got != after {
+				t.Errorf("Expected the next probe at +%s, got +%s", after, got)
+			}
+			c.reply <- fail
+		}
+		synctest.Wait()
+		if n := len(tl.all()); n != 2 {
+			t.Errorf("Expected no further transition, got %d transitions", n)
+		}
+	})
+}
+
+func TestEngineFastPaceConfirmsRecovery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTestEngine(t, 0)
+		p := newScriptedProber()
+		m := e.monitor(steady, p)
+		var tl transitionLog
+		m.Subscribe(tl.listen)
+
+		e.Add(m)
+		c := nextCall(t, p, time.Minute)
+		first := c.at
+		c.reply <- fail
+		for _, after := range []time.Duration{10 * time.Second, 11 * time.Second} {
+			c = nextCall(t, p, time.Minute)
+			if got := c.at.Sub(first); got != after {
+				t.Errorf("Expected a probe at +%s, got +%s", after, got)
+			}
+			c.reply <- pass
+			synctest.Wait()
+		}
+		if m.State() != Up {
+			t.Fatalf("Expected %s after %d successes, got %s", Up, steady.Rise, m.State())
+		}
+		hs := tl.all()
+		if len(hs) != 2 || hs[1].From != Down || hs[1].To != Up {
+			t.Fatalf("Expected unknown -> down -> up, got %v", hs)
+		}
+		if got := hs[1].at.Sub(first); got != 11*time.Second {
+			t.Errorf("Expected the endpoint up at +11s, got +%s", got)
+		}
+		c = nextCall(t, p, time.Minute)
+		if got := c.at.Sub(first); got != 20*time.Second {
+			t.Errorf("Expected the next probe on the steady grid at +20s, got +%s", got)
+		}
+		c.reply <- pass
+	})
+}
+
+func TestEngineStreakBreakReturnsToSteadyPace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTestEngine(t, 0)
+		p := newScriptedProber()
+		m := e.monitor(steady, p)
+		var tl transitionLog
+		m.Subscribe(tl.listen)
+
+		e.Add(m)
+		c := nextCall(t, p, time.Minute)
+		first := c.at
+		c.reply <- pass
+		script := []struct {
+			after time.Duration
+			r     probe.Result
+		}{
+			{10 * time.Second, fail},
+			{11 * time.Second, fail},
+			{12 * time.Second, pass}, // breaks the streak one short of fall
+			{20 * time.Second, fail},
+			{21 * time.Second, pass},
+			{30 * time.Second, pass},
+			{40 * time.Second, pass},
+		}
+		for _, s := range script {
+			c = nextCall(t, p, time.Minute)
+			if got := c.at.Sub(first); got != s.after {
+				t.Errorf("Expected a probe at +%s, got +%s", s.after, got)
+			}
+			c.reply <- s.r
+			synctest.Wait()
+			if m.State() != Up {
+				t.Errorf("Expected %s at +%s, got %s", Up, s.after, m.State())
+			}
+		}
+		if n := len(tl.all()); n != 1 {
+			t.Errorf("Expected only the first transition, got %d", n)
+		}
+	})
+}
+
+func TestEngineFirstRound(t *testing.T) {
+	e := NewEngine(0)
+	good := &constProber{r: pass}
+	bad := &constProber{r: probe.Result{Kind: probe.Refused, Detail: "connection refused"}}
+	up := NewMonitor("up", "192.0.2.1", steady, good)
+	down := NewMonitor("down", "192.0.2.2", steady, bad)
+	var tl transitionLog
+	up.Subscribe(tl.listen)
+	down.Subscribe(tl.listen)
+	var results atomic.Int32
+	e.OnResult = func(*Monitor, probe.Result, time.Duration) { results.Add(1) }
+
+	e.FirstRound([]*Monitor{up, down})
+
+	if up.State() != Up {
+		t.Errorf("Expected %s after one success, got %s", Up, up.State())
+	}
+	if down.State() != Down {
+		t.Errorf("Expected %s after one failure, got %s", Down, down.State())
+	}
+	if n := good.n.Load() + bad.n.Load(); n != 2 {
+		t.Errorf("Expected 2 probes, got %d", n)
+	}
+	if n := results.Load(); n != 2 {
+		t.Errorf("Expected OnResult to hear 2 results, got %d", n)
+	}
+	got := map[*Monitor]Transition{}
+	for _, h := range tl.all() {
+		got[h.Monitor] = h.Transition
+	}
+	if len(tl.all()) != 2 {
+		t.Fatalf("Expected 2 transitions, got %d", len(tl.all()))
+	}
+	if tr := got[up]; tr.From != Unknown || tr.To != Up {
+		t.Errorf("Expected unknown -> up, got %s -> %s", tr.From, tr.To)
+	}
+	if tr := got[down]; tr.From != Unknown || tr.To != Down || tr.Result.Kind != probe.Refused {
+		t.Errorf("Expected unknown -> down on refused, got %s -> %s on %s", tr.From, tr.To, tr.Result.Kind)
+	}
+}
+
+func TestEngineRemoveCancelsInFlightProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTestEngine(t, 0)
+		p := newScriptedProber()
+		p.linger = time.Second
+		m := e.monitor(Pace{Interval: 10 * time.Second, FastInterval: time.Second, Fall: 1, Rise: 1}, p)
+		var tl transitionLog
+		m.Subscribe(tl.listen)
+		e.Add(m)
+		c := nextCall(t, p, time.Minute)
+		c.reply <- pass
+
+		c = nextCall(t, p, time.Minute)
+		start := time.Now()
+		e.Remove(m)
+		if c.ctx.Err() == nil {
+			t.Errorf("Expected the in-flight probe's context to be cancelled")
+		}
+		if n := p.returned.Load(); n != 2 {
+			t.Errorf("Expected Remove to return after the in-flight probe, got %d of 2 probes returned", n)
+		}
+		if got := time.Since(start); got != p.linger {
+			t.Errorf("Expected Remove to wait %s for the probe, got %s", p.linger, got)
+		}
+		synctest.Wait()
+		// The cancelled probe failed and fall is 1, yet it must not count.
+		if m.State() != Up {
+			t.Errorf("Expected %s after Remove, got %s", Up, m.State())
+		}
+		if n := len(tl.all()); n != 1 {
+			t.Errorf("Expected nothing published after Remove, got %d transitions", n)
+		}
+		noCall(t, p, time.Minute)
+	})
+}
+
+func TestEngineRemoveWaitsForPublication(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTestEngine(t, 0)
+		p := newScriptedProber()
+		m := e.monitor(Pace{Interval: 10 * time.Second, FastInterval: time.Second, Fall: 1, Rise: 1}, p)
+		release := make(chan struct{})
+		var published atomic.Bool
+		m.Subscribe(func(t Transition) {
+			if t.To == Down {
+				<-release
+				published.Store(true)
+			}
+		})
+		e.Add(m)
+		nextCall(t, p, time.Minute).reply <- pass
+		nextCall(t, p, time.Minute).reply <- fail
+		synctest.Wait() // the listener now holds the transition
+
+		removed := make(chan struct{})
+		go func() {
+			e.Remove(m)
+			close(removed)
+		}()
+		synctest.Wait()
+		select {
+		case <-removed:
+			t.Errorf("Expected Remove to wait for the transition being published")
+		default:
+		}
+		close(release)
+		synctest.Wait()
+		select {
+		case <-removed:
+		default:
+			t.Fatalf("Expected Remove to return once the transition was published")
+		}
+		if !published.Load() {
+			t.Errorf("Expected the transition to be published")
+		}
+	})
+}
+
+func TestEngineRemoveQueuedProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTestEngine(t, 1)
+		pa, pb := newScriptedProber(), newScriptedProber()
+		a, b := e.monitor(steady, pa), e.monitor(steady, pb)
+		e.Add(a)
+		e.Add(b)
+
+		// Whichever comes first holds the only slot and never answers.
+		var held probeCall
+		var queued *Monitor
+		select {
+		case held = <-pa.calls:
+			queued = b
+		case held = <-pb.calls:
+			queued = a
+		case <-time.After(time.Minute):
+			t.Fatalf("Expected a probe within a minute, got none")
+		}
+		time.Sleep(steady.Interval) // the other is due and waits for the slot
+
+		removed := make(chan struct{})
+		go func() {
+			e.Remove(queued)
+			close(removed)
+		}()
+		synctest.Wait()
+		select {
+		case <-removed:
+		default:
+			t.Errorf("Expected Remove of a probe waiting for a slot not to wait for another endpoint's probe")
+		}
+		held.reply <- pass
+		<-removed
+	})
+}
+
+func TestEngineWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTestEngine(t, 0)
+		ps := make([]*constProber, 3)
+		ms := make([]*Monitor, 3)
+		for i := range ms {
+			ps[i] = &constProber{r: pass}
+			ms[i] = e.monitor(steady, ps[i])
+			e.Add(ms[i])
+		}
+		time.Sleep(3 * steady.Interval)
+
+		waited := make(chan struct{})
+		go func() {
+			e.Wait()
+			close(waited)
+		}()
+		e.Remove(ms[0])
+		e.Remove(ms[1])
+		synctest.Wait()
+		select {
+		case <-waited:
+			t.Fatalf("Expected Wait to block while a monitor runs")
+		default:
+		}
+		e.Remove(ms[2])
+		synctest.Wait()
+		select {
+		case <-waited:
+		default:
+			t.Fatalf("Expected Wait to return once every monitor is removed")
+		}
+		n := ps[0].n.Load() + ps[1].n.Load() + ps[2].n.Load()
+		time.Sleep(3 * steady.Interval)
+		if got := ps[0].n.Load() + ps[1].n.Load() + ps[2].n.Load(); got != n {
+			t.Errorf("Expected no probe after Remove, got %d more", got-n)
+		}
+
+		// An idle engine starts again with the next monitor.
+		p := newScriptedProber()
+		e.Add(e.monitor(steady, p))
+		nextCall(t, p, time.Minute).reply <- pass
+	})
+}
+
+func TestEngineConcurrencyBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const limit, n = 2, 10
+		e := newTestEngine(t, limit)
+		p := newScriptedProber()
+		for range n {
+			e.Add(e.monitor(steady, p))
+		}
+		time.Sleep(steady.Interval) // every monitor is due
+		answerAll(t, p, limit, n)
+	})
+}
+
+func TestFirstRoundConcurrencyBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const limit, n = 2, 10
+		e := newTestEngine(t, limit)
+		p := newScriptedProber()
+		ms := make([]*Monitor, n)
+		for i := range ms {
+			ms[i] = NewMonitor("check", "192.0.2.1", steady, p)
+		}
+		done := make(chan struct{})
+		go func() {
+			e.FirstRound(ms)
+			close(done)
+		}()
+		answerAll(t, p, limit, n)
+		<-done
+		for i, m := range ms {
+			if m.State() != Up {
+				t.Errorf("Expected monitor %d %s, got %s", i, Up, m.State())
+			}
+		}
+	})
+}
+
+// answerAll answers n blocked probes one at a time and checks that no more
+// than limit ever run together, and that the bound is reached.
+func answerAll(t *testing.T, p *scriptedProber, limit, n int) {
+	t.Helper()
+	var running []probeCall
+	for answered := 0; answered < n; answered++ {
+		synctest.Wait()
+		running = append(running, pending(p)...)
+		if want := min(limit, n-answered); len(running) != want {
+			t.Fatalf("Expected %d probes running after %d answered, got %d", want, answered, len(running))
+		}
+		running[0].reply <- pass
+		running = running[1:]
+	}
+	synctest.Wait()
+	if got := p.peak.Load(); got != int32(limit) {
+		t.Errorf("Expected at most %d probes at once, got %d", limit, got)
+	}
+}

@@ -1,0 +1,150 @@
+package health
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/failover-dns/failover/plugin/probe"
+)
+
+// builder counts how often the registry makes a monitor.
+type builder struct {
+	p     probe.Prober
+	built int
+}
+
+func (b *builder) build(key string) func() *Monitor {
+	return func() *Monitor {
+		b.built++
+		return NewMonitor(key, "192.0.2.1", steady, b.p)
+	}
+}
+
+func TestRegistryAcquireShares(t *testing.T) {
+	r := NewRegistry(NewEngine(0))
+	b := &builder{p: &constProber{r: pass}}
+
+	m1, fresh1 := r.Acquire("a", b.build("a"))
+	m2, fresh2 := r.Acquire("a", b.build("a"))
+	if m1 != m2 {
+		t.Errorf("Expected the same monitor for the same key")
+	}
+	if !fresh1 || fresh2 {
+		t.Errorf("Expected fresh only on the first Acquire, got %t and %t", fresh1, fresh2)
+	}
+	if b.built != 1 {
+		t.Errorf("Expected 1 monitor built, got %d", b.built)
+	}
+	m3, fresh3 := r.Acquire("b", b.build("b"))
+	if m3 == m1 || !fresh3 {
+		t.Errorf("Expected a fresh monitor for another key")
+	}
+	if r.Len() != 2 {
+		t.Errorf("Expected 2 monitors, got %d", r.Len())
+	}
+}
+
+func TestRegistryReleaseStopsLastUse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := NewEngine(0)
+		r := NewRegistry(e)
+		p := newScriptedProber()
+		b := &builder{p: p}
+
+		m, _ := r.Acquire("a", b.build("a"))
+		t.Cleanup(func() { e.Remove(m); e.Wait() })
+		r.Acquire("a", b.build("a"))
+		e.Add(m)
+		nextCall(t, p, time.Minute).reply <- pass
+
+		r.Release(m)
+		if r.Len() != 1 {
+			t.Errorf("Expected the monitor to stay while one user holds it, got %d monitors", r.Len())
+		}
+		nextCall(t, p, time.Minute).reply <- pass
+
+		r.Release(m)
+		if r.Len() != 0 {
+			t.Errorf("Expected no monitor after the last Release, got %d", r.Len())
+		}
+		noCall(t, p, time.Minute)
+		waited := make(chan struct{})
+		go func() {
+			e.Wait()
+			close(waited)
+		}()
+		synctest.Wait()
+		select {
+		case <-waited:
+		default:
+			t.Fatalf("Expected the engine to stop once its last monitor was released")
+		}
+
+		m2, fresh := r.Acquire("a", b.build("a"))
+		if m2 == m || !fresh {
+			t.Errorf("Expected a fresh monitor after the last Release")
+		}
+		if m2.State() != Unknown {
+			t.Errorf("Expected a fresh monitor to be %s, got %s", Unknown, m2.State())
+		}
+	})
+}
+
+func TestRegistryReloadKeepsMonitor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := NewEngine(0)
+		r := NewRegistry(e)
+		p := newScriptedProber()
+		b := &builder{p: p}
+
+		// The old configuration starts: first round, then steady probing.
+		old, fresh := r.Acquire("a", b.build("a"))
+		if !fresh {
+			t.Fatalf("Expected the first Acquire to be fresh")
+		}
+		t.Cleanup(func() { e.Remove(old); e.Wait() })
+		var tl transitionLog
+		unsubscribe := old.Subscribe(tl.listen)
+		go e.FirstRound([]*Monitor{old})
+		nextCall(t, p, time.Minute).reply <- fail
+		synctest.Wait()
+		e.Add(old)
+		c := nextCall(t, p, time.Minute)
+		c.reply <- pass // one success of rise 2: still down, fast pace
+		synctest.Wait()
+
+		// Reload: the new configuration acquires before the old releases.
+		cur, fresh := r.Acquire("a", b.build("a"))
+		if cur != old || fresh {
+			t.Fatalf("Expected the new configuration to get the running monitor")
+		}
+		if cur.State() != Down {
+			t.Errorf("Expected the state to survive the reload, got %s", cur.State())
+		}
+		unsubscribe()
+		cur.Subscribe(tl.listen)
+		r.Release(old)
+		if b.built != 1 {
+			t.Errorf("Expected 1 monitor built, got %d", b.built)
+		}
+
+		// The streak survives too: the next success, at the fast pace, is the second.
+		next := nextCall(t, p, time.Minute)
+		if got := next.at.Sub(c.at); got != steady.FastInterval {
+			t.Errorf("Expected the next probe %s later, got %s", steady.FastInterval, got)
+		}
+		next.reply <- pass
+		synctest.Wait()
+		if cur.State() != Up {
+			t.Errorf("Expected %s after %d successes across the reload, got %s", Up, steady.Rise, cur.State())
+		}
+		hs := tl.all()
+		if len(hs) != 2 || hs[0].To != Down || hs[1].From != Down || hs[1].To != Up {
+			t.Errorf("Expected unknown -> down -> up, got %v", hs)
+		}
+
+		r.Release(cur)
+		noCall(t, p, time.Minute)
+	})
+}
