@@ -2,6 +2,8 @@ package failover
 
 import (
 	"context"
+	"net"
+	"path/filepath"
 	"testing"
 
 	"github.com/coredns/caddy"
@@ -10,6 +12,7 @@ import (
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 
+	"github.com/failover-dns/failover/plugin/geo/geotest"
 	"github.com/miekg/dns"
 )
 
@@ -20,16 +23,18 @@ func BenchmarkServeDNS(b *testing.B) {
 	benches := []struct {
 		name    string
 		handler func(b *testing.B) plugin.Handler
+		ecs     bool   // the query carries an EDNS Client Subnet option
+		client  net.IP // the query's source; 10.240.0.1 when nil
 	}{
 		{"hosts", func(b *testing.B) plugin.Handler {
 			return benchHosts(b, next)
-		}},
+		}, false, nil},
 		{"active-passive", func(b *testing.B) plugin.Handler {
 			return benchFailover(b, next, `failover www.example.org {
 				endpoint 192.0.2.10 priority 1
 				endpoint 192.0.2.20 priority 2
 			}`)
-		}},
+		}, false, nil},
 		{"active-active", func(b *testing.B) plugin.Handler {
 			return benchFailover(b, next, `failover www.example.org {
 				policy active-active
@@ -37,14 +42,26 @@ func BenchmarkServeDNS(b *testing.B) {
 				endpoint 192.0.2.11
 				endpoint 192.0.2.12
 			}`)
-		}},
+		}, false, nil},
 		{"weighted", func(b *testing.B) plugin.Handler {
 			return benchFailover(b, next, `failover www.example.org {
 				policy weighted
 				endpoint 192.0.2.10 weight 90
 				endpoint 192.0.2.20 weight 10
 			}`)
-		}},
+		}, false, nil},
+		// test.ResponseWriter's source, 10.240.0.1, is in Europe.
+		{"geo", func(b *testing.B) plugin.Handler {
+			return benchFailover(b, next, benchGeoCorefile(b))
+		}, false, nil},
+		{"geo+ecs", func(b *testing.B) plugin.Handler {
+			return benchFailover(b, next, benchGeoCorefile(b))
+		}, true, nil},
+		// A client in a /24 of the database: a /16 split among several
+		// networks, found by walking the database's tree.
+		{"geo-tree", func(b *testing.B) plugin.Handler {
+			return benchFailover(b, next, benchGeoCorefile(b))
+		}, false, net.IPv4(10, 241, 7, 1)},
 	}
 	for _, bb := range benches {
 		b.Run(bb.name, func(b *testing.B) {
@@ -52,6 +69,10 @@ func BenchmarkServeDNS(b *testing.B) {
 			ctx := context.Background()
 			m := new(dns.Msg)
 			m.SetQuestion("www.example.org.", dns.TypeA)
+			if bb.ecs {
+				m.SetEdns0(1232, false)
+				m.IsEdns0().Option = []dns.EDNS0{&dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: 24, Address: net.IPv4(10, 1, 2, 0).To4()}}
+			}
 
 			// A benchmark of a handler that does not answer measures nothing.
 			rec := dnstest.NewRecorder(&test.ResponseWriter{})
@@ -59,7 +80,11 @@ func BenchmarkServeDNS(b *testing.B) {
 				b.Fatalf("Expected an answer for www.example.org, got rcode %s, err %v, %v", dns.RcodeToString[rcode], err, rec.Msg)
 			}
 
-			w := &test.ResponseWriter{}
+			client := bb.client
+			if client == nil {
+				client = net.IPv4(10, 240, 0, 1)
+			}
+			w := &fixedWriter{remote: &net.UDPAddr{IP: client, Port: 40212}}
 			b.ReportAllocs()
 			for b.Loop() {
 				h.ServeDNS(ctx, w, m)
@@ -67,6 +92,15 @@ func BenchmarkServeDNS(b *testing.B) {
 		})
 	}
 }
+
+// fixedWriter is test.ResponseWriter with the remote address made once, as
+// the server's writer holds it, rather than parsed on every call.
+type fixedWriter struct {
+	test.ResponseWriter
+	remote net.Addr
+}
+
+func (w *fixedWriter) RemoteAddr() net.Addr { return w.remote }
 
 // benchHosts builds the hosts plugin through its registered setup, as the
 // server does.
@@ -83,6 +117,24 @@ func benchHosts(b *testing.B, next plugin.Handler) plugin.Handler {
 		b.Fatalf("Expected hosts to set up, got %v", err)
 	}
 	return dnsserver.GetConfig(c).Plugin[0](next)
+}
+
+func benchGeoCorefile(b *testing.B) string {
+	db := geotest.Write(b, filepath.Join(b.TempDir(), "geo.mmdb"), "GeoLite2-City", []geotest.Place{
+		{CIDR: "10.1.0.0/16", Continent: "NA", Country: "US", Subdivision: "CA"},
+		{CIDR: "10.240.0.0/16", Continent: "EU", Country: "DE"},
+		{CIDR: "10.4.0.0/16", Continent: "AS", Country: "JP"},
+		{CIDR: "10.241.7.0/24", Continent: "AS", Country: "JP"},
+		{CIDR: "10.241.8.0/24", Continent: "EU", Country: "DE"},
+	})
+	return `failover www.example.org {
+		policy geo
+		geoip ` + db + `
+		endpoint 192.0.2.10 geo country:US
+		endpoint 192.0.2.20 geo continent:EU
+		endpoint 192.0.2.30 geo continent:AS
+		endpoint 192.0.2.40 default
+	}`
 }
 
 func benchFailover(b *testing.B, next plugin.Handler, corefile string) plugin.Handler {

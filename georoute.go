@@ -174,12 +174,28 @@ func remoteAddr(w dns.ResponseWriter) netip.Addr {
 // depends on (RFC 7871 section 7.2.1), so that caching resolvers cache it per
 // subnet of that size and no finer.
 func echoECS(m *dns.Msg, r *dns.Msg, e *dns.EDNS0_SUBNET, scope uint8) {
-	o := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
-	if ro := r.IsEdns0(); ro != nil {
-		o.SetUDPSize(ro.UDPSize())
-	}
-	o.Option = []dns.EDNS0{&dns.EDNS0_SUBNET{
+	// One allocation for the OPT record, its option and the Extra section.
+	x := new(ecsExtra)
+	x.subnet = dns.EDNS0_SUBNET{
 		Code: dns.EDNS0SUBNET, Family: e.Family, SourceNetmask: e.SourceNetmask, SourceScope: scope, Address: e.Address,
-	}}
-	m.Extra = append(m.Extra, o)
+	}
+	x.options[0] = &x.subnet
+	x.opt.Hdr = dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}
+	x.opt.Option = x.options[:]
+	if ro := r.IsEdns0(); ro != nil {
+		x.opt.SetUDPSize(ro.UDPSize())
+	}
+	if len(m.Extra) == 0 {
+		x.extra[0] = &x.opt
+		m.Extra = x.extra[:]
+		return
+	}
+	m.Extra = append(m.Extra, &x.opt)
+}
+
+type ecsExtra struct {
+	opt     dns.OPT
+	subnet  dns.EDNS0_SUBNET
+	options [1]dns.EDNS0
+	extra   [1]dns.RR
 }

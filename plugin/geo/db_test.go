@@ -1,6 +1,8 @@
 package geo
 
 import (
+	"encoding/binary"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -12,6 +14,9 @@ var testPlaces = []geotest.Place{
 	{CIDR: "198.51.100.0/25", Continent: "EU", Country: "DE", Subdivision: "BE"},
 	{CIDR: "203.0.113.0/24", Continent: "AS", Country: "JP", Subdivision: ""},
 	{CIDR: "2001:db8::/32", Continent: "EU", Country: "GB", Subdivision: "ENG"},
+	{CIDR: "10.0.0.0/8", Continent: "EU", Country: "FR"},
+	{CIDR: "172.16.0.0/16", Continent: "OC", Country: "AU"},
+	{CIDR: "172.17.0.0/17", Continent: "SA", Country: "BR"},
 }
 
 func TestLookup(t *testing.T) {
@@ -31,6 +36,10 @@ func TestLookup(t *testing.T) {
 		{"203.0.113.9", true, "AS", "JP", "", 24},
 		{"2001:db8::1", true, "EU", "GB", "GB-ENG", 32},
 		{"198.51.100.200", false, "", "", "", 25},
+		{"10.200.1.1", true, "EU", "FR", "", 8},
+		{"172.16.99.1", true, "OC", "AU", "", 16},
+		{"172.17.1.1", true, "SA", "BR", "", 17},
+		{"172.17.200.1", false, "", "", "", 17},
 	}
 	for _, tc := range tests {
 		loc, found := db.Lookup(netip.MustParseAddr(tc.addr))
@@ -56,5 +65,28 @@ func BenchmarkLookup(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		db.Lookup(addr)
+	}
+}
+
+// TestLookupTableAgreesWithTree checks the /16 short cut against the tree
+// walk for addresses all over the IPv4 space.
+func TestLookupTableAgreesWithTree(t *testing.T) {
+	db, err := OpenBytes("test.mmdb", geotest.Bytes(t, "GeoLite2-Country", testPlaces))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 200000 {
+		var a [4]byte
+		binary.BigEndian.PutUint32(a[:], rng.Uint32())
+		if i%2 == 0 { // and half of them inside the test networks
+			a[0] = []byte{10, 172, 192, 198, 203}[i%5]
+		}
+		addr := netip.AddrFrom4(a)
+		got, gotFound := db.Lookup(addr)
+		want, wantFound := db.lookupTree(addr)
+		if got != want || gotFound != wantFound {
+			t.Fatalf("%s: table gives %+v (%v), tree gives %+v (%v)", addr, got, gotFound, want, wantFound)
+		}
 	}
 }
