@@ -49,7 +49,7 @@ type Monitor struct {
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when an in-flight probe has finished
 
-	mu        sync.Mutex // guards listeners
+	mu        sync.RWMutex // guards listeners; held for reading while they run
 	listeners map[*listenerHandle]Listener
 
 	refs int // guarded by Registry.mu
@@ -86,14 +86,13 @@ func (m *Monitor) Subscribe(l Listener) (unsubscribe func()) {
 	}
 }
 
+// publish calls the listeners under the read lock, so that an unsubscribe
+// returns only once no call of its listener is running: a configuration
+// stopped by a reload hears nothing after its stop.
 func (m *Monitor) publish(t Transition) {
-	m.mu.Lock()
-	ls := make([]Listener, 0, len(m.listeners))
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	for _, l := range m.listeners {
-		ls = append(ls, l)
-	}
-	m.mu.Unlock()
-	for _, l := range ls {
 		l(t)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -26,8 +28,13 @@ func newHTTP(s Spec, u *url.URL) *httpProber {
 		InsecureSkipVerify: s.TLSSkipVerify, //nolint:gosec // only when the operator asks for tls_skip_verify
 		MinVersion:         tls.VersionTLS12,
 	}
-	if tlsConf.ServerName == "" {
-		tlsConf.ServerName = s.Host // host sets the server name too, unless tls_servername overrides it
+	if tlsConf.ServerName == "" && s.Host != "" {
+		// host sets the server name too, unless tls_servername overrides it;
+		// a port in the Host header is no part of a server name.
+		tlsConf.ServerName = s.Host
+		if h, _, err := net.SplitHostPort(s.Host); err == nil {
+			tlsConf.ServerName = h
+		}
 	}
 	if tlsConf.ServerName == "" {
 		tlsConf.ServerName = u.Hostname()
@@ -87,8 +94,10 @@ func (p *httpProber) do(ctx context.Context) Result {
 	resp, err := p.client.Do(p.req.Clone(ctx))
 	if err != nil {
 		r := classify(err, ctx.Err(), p.timeout)
-		if r.Kind == Error {
-			// net/http reports a non-HTTP answer as a malformed response.
+		var opErr *net.OpError
+		if r.Kind == Error && !errors.As(err, &opErr) {
+			// net/http reports a non-HTTP answer as a malformed response;
+			// a network error (no route, bind) means no answer at all.
 			r.Kind = Protocol
 		}
 		return r

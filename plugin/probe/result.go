@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"syscall"
 	"time"
@@ -96,7 +97,9 @@ func classify(err error, ctxErr error, timeout time.Duration) Result {
 	case errors.As(err, &certErr), errors.As(err, &hostErr), errors.As(err, &authErr),
 		errors.As(err, &invalidErr), errors.As(err, &alert):
 		return Result{Kind: TLS, Detail: "TLS: " + rootMessage(err)}
-	case errors.As(err, &recErr):
+	case errors.As(err, &recErr), errors.Is(err, http.ErrSchemeMismatch):
+		// net/http turns the record error into ErrSchemeMismatch when the
+		// peer answers in plain HTTP.
 		return Result{Kind: TLS, Detail: "TLS: peer does not speak TLS"}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return Result{Kind: Reset, Detail: "connection closed before a response"}

@@ -94,8 +94,8 @@ func (s Spec) Key(address string) string {
 	b.WriteString(address)
 	b.WriteByte('|')
 	b.WriteString(strings.ReplaceAll(s.URL, Placeholder, address))
-	fmt.Fprintf(&b, "|%s|%s|%q|%q|%v", s.Timeout, s.Expect, s.Host, s.Body, s.TLSSkipVerify)
-	b.WriteString("|" + s.TLSServerName)
+	// Free-form values are quoted so that none can pass for a separator.
+	fmt.Fprintf(&b, "|%s|%s|%q|%q|%v|%q", s.Timeout, s.Expect, s.Host, s.Body, s.TLSSkipVerify, s.TLSServerName)
 	for _, h := range s.Headers {
 		fmt.Fprintf(&b, "|%q=%q", h[0], h[1])
 	}
