@@ -254,3 +254,36 @@ func TestMetadataForTheLogPlugin(t *testing.T) {
 	}
 	waitLog(t, logs, "META md.example.org. md.example.org. active-active "+got[0])
 }
+
+func TestEndpointSharedByStanzasIsProbedOnce(t *testing.T) {
+	backend := newHealthBackend(t, nil)
+	c := caddy.NewTestController("dns", `failover www.example.org {
+        endpoint 192.0.2.10 check `+backend.url()+`
+    }
+    failover api.example.org {
+        policy active-active
+        endpoint 192.0.2.10 check `+backend.url()+`
+        endpoint 192.0.2.11
+    }
+    failover other.example.org {
+        endpoint 192.0.2.10 check `+backend.url()+`
+        interval 5s
+    }`)
+	c.ServerBlockKeys = []string{"example.org."}
+	f, err := parse(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.start(); err != nil {
+		t.Fatal(err)
+	}
+	defer f.stop()
+	// The first two share endpoint and check; the third probes at another
+	// pace, which is another probe.
+	if got := backend.hits.Load(); got != 2 {
+		t.Errorf("Expected 2 first probes (one shared by two stanzas, one at another interval), got %d", got)
+	}
+	if f.stanzas[0].endpoints[0].monitor != f.stanzas[1].endpoints[0].monitor {
+		t.Error("Expected the two stanzas to share one monitor")
+	}
+}
