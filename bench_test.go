@@ -139,9 +139,7 @@ func benchGeoCorefile(b *testing.B) string {
 
 func benchFailover(b *testing.B, next plugin.Handler, corefile string) plugin.Handler {
 	b.Helper()
-	c := caddy.NewTestController("dns", corefile)
-	c.ServerBlockKeys = []string{"example.org."}
-	f, err := parse(c)
+	f, err := parse(newTestController(corefile))
 	if err != nil {
 		b.Fatalf("Expected the Corefile to parse, got %v", err)
 	}

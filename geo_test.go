@@ -68,16 +68,7 @@ func geoAsk(t *testing.T, f *Failover, src, ecs string, qtype uint16) *dns.Msg {
 	r.SetQuestion("app.example.org.", qtype)
 	if ecs != "" {
 		r.SetEdns0(1232, false)
-		_, n, err := net.ParseCIDR(ecs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bits, _ := n.Mask.Size()
-		e := &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: uint8(bits), Address: n.IP.To4()}
-		if n.IP.To4() == nil {
-			e.Family, e.Address = 2, n.IP
-		}
-		r.IsEdns0().Option = append(r.IsEdns0().Option, e)
+		r.IsEdns0().Option = append(r.IsEdns0().Option, ecsOption(t, ecs))
 	}
 	rec := dnstest.NewRecorder(&test.ResponseWriter{RemoteIP: src})
 	if _, err := f.ServeDNS(context.Background(), rec, r); err != nil {
@@ -87,6 +78,21 @@ func geoAsk(t *testing.T, f *Failover, src, ecs string, qtype uint16) *dns.Msg {
 		t.Fatalf("Expected an answer for a query from %s (ecs %q)", src, ecs)
 	}
 	return rec.Msg
+}
+
+// ecsOption is the ECS option a resolver sends for a client in prefix.
+func ecsOption(t *testing.T, prefix string) *dns.EDNS0_SUBNET {
+	t.Helper()
+	_, n, err := net.ParseCIDR(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bits, _ := n.Mask.Size()
+	e := &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: uint8(bits), Address: n.IP.To4()}
+	if n.IP.To4() == nil {
+		e.Family, e.Address = 2, n.IP
+	}
+	return e
 }
 
 func replyScope(m *dns.Msg) (int, bool) {

@@ -12,19 +12,10 @@ import (
 // askECS queries a real server with an ECS option for prefix, over network.
 func (s server) askECS(t *testing.T, network, name, prefix string) *dns.Msg {
 	t.Helper()
-	_, n, err := net.ParseCIDR(prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bits, _ := n.Mask.Size()
-	e := &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: uint8(bits), Address: n.IP.To4()}
-	if n.IP.To4() == nil {
-		e.Family, e.Address = 2, n.IP
-	}
 	m := new(dns.Msg)
 	m.SetQuestion(name, dns.TypeA)
 	m.SetEdns0(1232, false)
-	m.IsEdns0().Option = append(m.IsEdns0().Option, e)
+	m.IsEdns0().Option = append(m.IsEdns0().Option, ecsOption(t, prefix))
 	addr := s.udp
 	if network == "tcp" {
 		addr = s.tcp

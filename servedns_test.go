@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 
@@ -19,9 +18,7 @@ import (
 // failover stanzas, as setup does.
 func newHandler(t *testing.T, corefile string) (*Failover, *nextRecorder) {
 	t.Helper()
-	c := caddy.NewTestController("dns", corefile)
-	c.ServerBlockKeys = []string{"example.org."}
-	f, err := parse(c)
+	f, err := parse(newTestController(corefile))
 	if err != nil {
 		t.Fatalf("Expected the Corefile to parse, got %v", err)
 	}
