@@ -90,3 +90,26 @@ func TestLookupTableAgreesWithTree(t *testing.T) {
 		}
 	}
 }
+
+// TestDatabaseTypes opens each kind of database the plugin supports and
+// finds a client in it.
+func TestDatabaseTypes(t *testing.T) {
+	for _, dbType := range []string{"GeoLite2-City", "GeoLite2-Country", "GeoIP2-City", "GeoIP2-Country", "DBIP-Country-Lite"} {
+		db, err := OpenBytes("test.mmdb", geotest.Bytes(t, dbType, testPlaces))
+		if err != nil {
+			t.Errorf("%s: expected to open, got %v", dbType, err)
+			continue
+		}
+		if db.Type != dbType {
+			t.Errorf("Expected type %s, got %s", dbType, db.Type)
+		}
+		if loc, found := db.Lookup(netip.MustParseAddr("203.0.113.9")); !found || loc.Country != Code("JP") {
+			t.Errorf("%s: expected 203.0.113.9 in JP, got %+v (found %v)", dbType, loc, found)
+		}
+	}
+	for _, dbType := range []string{"GeoLite2-ASN", "GeoIP2-Domain", "Unknown-Type"} {
+		if _, err := OpenBytes("test.mmdb", geotest.Bytes(t, dbType, testPlaces)); err == nil {
+			t.Errorf("%s: expected an error, a database without locations cannot route", dbType)
+		}
+	}
+}
