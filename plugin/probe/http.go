@@ -4,14 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 )
+
+// rootCAs verifies server certificates; nil means the system's roots. Only
+// tests set it, so that a certificate signed by a CA they made can be trusted
+// and a fault such as expiry is the only thing wrong with it.
+var rootCAs *x509.CertPool
 
 // httpProber sends one GET and judges the status and, optionally, the body.
 type httpProber struct {
@@ -27,6 +34,7 @@ func newHTTP(s Spec, u *url.URL) *httpProber {
 		ServerName:         s.TLSServerName,
 		InsecureSkipVerify: s.TLSSkipVerify, //nolint:gosec // only when the operator asks for tls_skip_verify
 		MinVersion:         tls.VersionTLS12,
+		RootCAs:            rootCAs,
 	}
 	if tlsConf.ServerName == "" && s.Host != "" {
 		// host sets the server name too, unless tls_servername overrides it;
@@ -44,7 +52,7 @@ func newHTTP(s Spec, u *url.URL) *httpProber {
 	// new ones, and idle pooled connections would outlive a reload.
 	transport := &http.Transport{
 		Proxy:                  nil, // never send health checks through HTTP_PROXY
-		DialContext:            dialer.DialContext,
+		DialContext:            dialFor(dialer),
 		TLSClientConfig:        tlsConf,
 		DisableKeepAlives:      true,
 		DisableCompression:     true,
@@ -81,6 +89,69 @@ func newHTTP(s Spec, u *url.URL) *httpProber {
 	return &httpProber{req: req, client: client, expect: expect, body: body, timeout: s.Timeout}
 }
 
+// probeKey carries a probe's context through the transport to its dial.
+type probeKey struct{}
+
+// dialFor dials with d and ties the connection to the probe that asked for it:
+// when the probe ends, by its timeout or by cancellation, the dial is
+// abandoned and the connection closed. The transport dials on a context of its
+// own that outlives the request (another request could use the connection),
+// and a zero Transport has no TLS handshake timeout, so without this a peer
+// that never finishes connecting or handshaking would hold the dial's
+// goroutine and socket long after the probe gave up, one more with every
+// probe. A probe's connection is its own: nothing else can use it.
+func dialFor(d *net.Dialer) func(context.Context, string, string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		probe, ok := ctx.Value(probeKey{}).(context.Context)
+		if !ok {
+			probe = ctx
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stop := context.AfterFunc(probe, cancel)
+		defer stop()
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		wc := &writeFirst{Conn: conn, written: make(chan struct{})}
+		// Runs after the probe's context has its error, so a read that this
+		// close interrupts is classified by that error.
+		context.AfterFunc(probe, func() { wc.Close() })
+		return wc, nil
+	}
+}
+
+// writeFirst holds reads back until something has been written. net/http
+// reads a connection from the moment it is dialled and takes bytes that come
+// before its request for an unsolicited response: it logs "Unsolicited
+// response received on idle HTTP channel" through the standard logger and
+// fails with a reason that says nothing. A server that speaks first (SSH,
+// SMTP, a database on a mistyped port) does just that; held back, its banner
+// is read as the response and reported as not HTTP.
+type writeFirst struct {
+	net.Conn
+	once    sync.Once
+	written chan struct{}
+}
+
+func (c *writeFirst) open() { c.once.Do(func() { close(c.written) }) }
+
+func (c *writeFirst) Read(b []byte) (int, error) {
+	<-c.written
+	return c.Conn.Read(b)
+}
+
+func (c *writeFirst) Write(b []byte) (int, error) {
+	c.open()
+	return c.Conn.Write(b)
+}
+
+func (c *writeFirst) Close() error {
+	c.open() // a read that waits would wait forever
+	return c.Conn.Close()
+}
+
 func (p *httpProber) Probe(ctx context.Context) Result {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
@@ -91,7 +162,7 @@ func (p *httpProber) Probe(ctx context.Context) Result {
 }
 
 func (p *httpProber) do(ctx context.Context) Result {
-	resp, err := p.client.Do(p.req.Clone(ctx))
+	resp, err := p.client.Do(p.req.Clone(context.WithValue(ctx, probeKey{}, ctx)))
 	if err != nil {
 		r := classify(err, ctx.Err(), p.timeout)
 		var opErr *net.OpError

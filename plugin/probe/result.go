@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -109,7 +111,8 @@ func classify(err error, ctxErr error, timeout time.Duration) Result {
 
 func isTimeout(err error) bool {
 	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	// url.Error's Timeout looks only one level down: check the deadline too.
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // rootMessage drops the "Get \"http://...\":" wrapping that net/http adds:
@@ -123,5 +126,10 @@ func rootMessage(err error) string {
 	if errors.As(err, &oe) && oe.Err != nil {
 		return oe.Op + ": " + oe.Err.Error()
 	}
-	return err.Error()
+	msg := err.Error()
+	// Wrappers that repeat what the kind already says.
+	for _, prefix := range []string{"net/http: HTTP/1.x transport connection broken: ", "tls: failed to verify certificate: "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	return msg
 }

@@ -1,0 +1,64 @@
+package probe
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func FuzzParseCodes(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		codes, err := ParseCodes(strings.Split(s, " "))
+		if err != nil {
+			return
+		}
+		for status := -1; status <= 1000; status++ {
+			if codes.Match(status) && (status < 100 || status > 599) {
+				t.Fatalf("Expected %q to accept only codes from 100 to 599, got %d accepted", s, status)
+			}
+		}
+		// What String writes is what log lines and probe keys show; it must
+		// read back to the same set.
+		again, err := ParseCodes(strings.Split(codes.String(), " "))
+		if err != nil {
+			t.Fatalf("Expected %q (from %q) to parse again, got %v", codes.String(), s, err)
+		}
+		if !slices.Equal(again, codes) {
+			t.Fatalf("Expected %q to read back as %v, got %v", codes.String(), codes, again)
+		}
+	})
+}
+
+// fuzzAddresses are the kinds of endpoint address a check is bound to.
+var fuzzAddresses = []string{"192.0.2.1", "2001:db8::1", "edge.example.net."}
+
+func FuzzValidateURL(f *testing.F) {
+	f.Fuzz(func(t *testing.T, template string) {
+		valid := ValidateURL(template) == nil
+		for _, addr := range fuzzAddresses {
+			p, err := New(Spec{URL: template, Timeout: time.Second}, addr)
+			if err != nil {
+				// Setup accepted the check, so the server would fail to
+				// start, far from the line that is wrong.
+				if valid {
+					t.Errorf("Expected the check %q accepted at setup to bind to %s, got %v", template, addr, err)
+				}
+				continue
+			}
+			switch p := p.(type) {
+			case *tcpProber:
+				if !strings.HasPrefix(strings.ToLower(template), "tcp:") || p.addr == "" {
+					t.Errorf("Expected a tcp prober only for a tcp:// check with an address, got %q for %q", p.addr, template)
+				}
+			case *httpProber:
+				u := p.req.URL
+				if u.Scheme != "http" && u.Scheme != "https" || u.Hostname() == "" || u.User != nil {
+					t.Errorf("Expected an http(s) URL with a host and no credentials, got %q for %q", u, template)
+				}
+			default:
+				t.Errorf("Expected a tcp or http prober, got %T for %q", p, template)
+			}
+		}
+	})
+}
