@@ -39,12 +39,23 @@ type Prober interface {
 // ValidateURL checks a check URL template with a stand-in address, so that a
 // typo fails at setup and not at the first probe.
 func ValidateURL(template string) error {
-	_, err := target(template, "192.0.2.1")
+	for _, stand := range []string{"192.0.2.1", "2001:db8::1", "www.example.org."} {
+		if _, err := target(template, stand); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateFor checks a check URL template bound to one endpoint's address.
+func ValidateFor(template, address string) error {
+	_, err := target(template, address)
 	return err
 }
 
 // target expands the template for address and checks what it gives.
 func target(template, address string) (*url.URL, error) {
+	address = strings.TrimSuffix(address, ".") // a host name endpoint is written fully qualified
 	host := address
 	if strings.Contains(address, ":") { // IPv6 literal
 		host = "[" + address + "]"
@@ -68,6 +79,9 @@ func target(template, address string) (*url.URL, error) {
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("check URL %q has no host; write {address} or a host name", template)
+	}
+	if strings.Contains(template, Placeholder) && u.Hostname() != address {
+		return nil, fmt.Errorf("check URL %q: {address} must be the whole host, as in http://{address}:8080/health", template)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {

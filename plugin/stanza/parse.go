@@ -463,6 +463,14 @@ func (p *parser) finish() error {
 			return Errorf(s.File, e.Line, "failover %s mixes IP addresses and host names; a block serves either addresses (A/AAAA) or host names (CNAME), not both", s.Names[0])
 		}
 	}
+	for i := range s.Endpoints {
+		e := &s.Endpoints[i]
+		if u := s.CheckURL(e); u != "" {
+			if err := probe.ValidateFor(u, e.Address); err != nil {
+				return Errorf(s.File, e.Line, "endpoint %s: %v", e.Address, err)
+			}
+		}
+	}
 	if !p.timeoutSet && s.Probe.Timeout >= s.Pace.Interval {
 		// An interval of 2s or less with no timeout given: keep the probes inside it.
 		s.Probe.Timeout = s.Pace.Interval / 2
