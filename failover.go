@@ -13,7 +13,6 @@ import (
 	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/failover-dns/failover/plugin/geo"
 	"github.com/failover-dns/failover/plugin/health"
@@ -44,8 +43,8 @@ type Failover struct {
 type entry struct {
 	m       *managed
 	idx     int
-	queries [len(queryTypes)]prometheus.Counter
-	allDown prometheus.Counter
+	queries [len(queryTypes)]lazyCounter
+	allDown lazyCounter
 	name    metadata.Func
 	policy  metadata.Func
 }
@@ -53,12 +52,12 @@ type entry struct {
 func newEntry(m *managed, idx int) *entry {
 	name := m.cfg.Names[idx]
 	e := &entry{m: m, idx: idx,
-		allDown: allDownAnswers.WithLabelValues(name, m.cfg.AllDown.String()),
+		allDown: lazyCounter{vec: allDownAnswers, labels: [2]string{name, m.cfg.AllDown.String()}},
 		name:    func() string { return name },
 		policy:  func() string { return m.cfg.Policy.String() },
 	}
 	for i, t := range queryTypes {
-		e.queries[i] = queries.WithLabelValues(name, t)
+		e.queries[i] = lazyCounter{vec: queries, labels: [2]string{name, t}}
 	}
 	return e
 }

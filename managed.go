@@ -5,8 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/failover-dns/failover/plugin/geo"
 	"github.com/failover-dns/failover/plugin/health"
 	"github.com/failover-dns/failover/plugin/policy"
@@ -38,7 +36,7 @@ type endpoint struct {
 // name, and the counter its answers count in.
 type choice struct {
 	rr       dns.RR
-	answered prometheus.Counter
+	answered *lazyCounter
 }
 
 func (e *endpoint) up() bool {
@@ -102,7 +100,7 @@ func newManaged(cfg *stanza.Stanza, src *geo.Source) *managed {
 		for _, name := range cfg.Names {
 			ep.choices = append(ep.choices, &choice{
 				rr:       record(name, cfg.TTL, ec),
-				answered: answers.WithLabelValues(name, ec.Address),
+				answered: &lazyCounter{vec: answers, labels: [2]string{name, ec.Address}},
 			})
 		}
 		m.endpoints = append(m.endpoints, ep)

@@ -1,6 +1,8 @@
 package failover
 
 import (
+	"sync/atomic"
+
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,11 +28,13 @@ var (
 		Help: "Health probes run, by endpoint, check and result (success or the failure kind).",
 	}, []string{"endpoint", "check", "result"})
 
-	probeDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+	// One histogram for all probes: per endpoint, its buckets would cost
+	// more than everything else the plugin keeps for an endpoint.
+	probeDuration = promauto.NewHistogram(prometheus.HistogramOpts{
 		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "probe_duration_seconds",
-		Help:    "Duration of health probes, by endpoint.",
+		Help:    "Duration of health probes.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-	}, []string{"endpoint"})
+	})
 
 	probeLateness = promauto.NewHistogram(prometheus.HistogramOpts{
 		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "probe_lateness_seconds",
@@ -66,3 +70,23 @@ var (
 
 // Query type label values; anything else counts as "other".
 var queryTypes = [...]string{"A", "AAAA", "CNAME", "other"}
+
+// lazyCounter is a series of a two-label counter made on its first count: a
+// configuration of ten thousand names should not hold the series of every
+// name, type and endpoint before anything asked for them. After the first
+// count it costs one atomic load.
+type lazyCounter struct {
+	c      atomic.Pointer[prometheus.Counter]
+	vec    *prometheus.CounterVec
+	labels [2]string
+}
+
+func (l *lazyCounter) Inc() {
+	c := l.c.Load()
+	if c == nil {
+		made := l.vec.WithLabelValues(l.labels[0], l.labels[1]) // the same series however many goroutines race here
+		c = &made
+		l.c.Store(c)
+	}
+	(*c).Inc()
+}

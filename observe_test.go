@@ -151,7 +151,7 @@ func TestMetricsAndLogsOfAFailoverAndRecovery(t *testing.T) {
 	if v, _ := metricValue(t, "coredns_failover_queries_total", map[string]string{"name": name, "type": "A"}); v < 2 {
 		t.Errorf("Expected the A queries counted, got %v", v)
 	}
-	if v, _ := metricValue(t, "coredns_failover_probe_duration_seconds", map[string]string{"endpoint": "192.0.2.10"}); v < 3 {
+	if v, _ := metricValue(t, "coredns_failover_probe_duration_seconds", nil); v < 3 {
 		t.Errorf("Expected probe durations observed, got %v samples", v)
 	}
 

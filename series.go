@@ -56,5 +56,4 @@ func dropSeries(m *managed) {
 // dropProbeSeries deletes the probe series of a monitor nobody uses any more.
 func dropProbeSeries(address, check string) {
 	probes.DeletePartialMatch(prometheus.Labels{"endpoint": address, "check": check})
-	probeDuration.DeletePartialMatch(prometheus.Labels{"endpoint": address})
 }

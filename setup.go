@@ -33,7 +33,7 @@ func newRegistry() *health.Registry {
 // observeProbe counts every probe; it runs on the probe's goroutine.
 func observeProbe(m *health.Monitor, r probe.Result, late time.Duration) {
 	probes.WithLabelValues(m.Address, m.Check, r.Kind.String()).Inc()
-	probeDuration.WithLabelValues(m.Address).Observe(r.Duration.Seconds())
+	probeDuration.Observe(r.Duration.Seconds())
 	probeLateness.Observe(late.Seconds())
 }
 

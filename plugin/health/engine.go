@@ -10,8 +10,9 @@ import (
 	"github.com/failover-dns/failover/plugin/probe"
 )
 
-// DefaultConcurrency bounds the probes in flight at once, so that ten thousand
-// endpoints sharing one second never open ten thousand sockets together.
+// DefaultConcurrency bounds the probes of the first round, which starts every
+// endpoint at once: ten thousand endpoints never open ten thousand sockets
+// together. Steady probes are spread over the interval instead.
 const DefaultConcurrency = 256
 
 // Engine schedules the probes of every monitor it runs from one timer and a
@@ -160,7 +161,10 @@ func (e *Engine) loop() {
 	}
 }
 
-// launch starts m's probe; e.mu is held.
+// launch starts m's probe; e.mu is held. Steady probes are not bounded by
+// the first round's limit: each monitor has at most one probe in flight, so
+// their number is bounded by the monitors, and a bound below that would let
+// endpoints that hang until their timeout delay the probes of healthy ones.
 func (e *Engine) launch(m *Monitor) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.inFlight, m.cancel, m.done = true, cancel, make(chan struct{})
@@ -168,19 +172,8 @@ func (e *Engine) launch(m *Monitor) {
 	go func() {
 		defer close(done)
 		defer cancel()
-		select {
-		case e.sem <- struct{}{}:
-		case <-ctx.Done():
-			// Removed while waiting for a slot: Remove must not wait for
-			// other endpoints' probes to free one.
-			e.mu.Lock()
-			m.inFlight = false
-			e.mu.Unlock()
-			return
-		}
 		start := time.Now()
 		r := m.prober.Probe(ctx)
-		<-e.sem
 		e.finish(m, r, start.Sub(due), start)
 	}()
 }
