@@ -11,8 +11,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"sync"
 	"time"
+	"weak"
 )
 
 // rootCAs verifies server certificates; nil means the system's roots. Only
@@ -30,40 +32,18 @@ type httpProber struct {
 }
 
 func newHTTP(s Spec, u *url.URL) *httpProber {
-	tlsConf := &tls.Config{
-		ServerName:         s.TLSServerName,
-		InsecureSkipVerify: s.TLSSkipVerify, //nolint:gosec // only when the operator asks for tls_skip_verify
-		MinVersion:         tls.VersionTLS12,
-		RootCAs:            rootCAs,
-	}
-	if tlsConf.ServerName == "" && s.Host != "" {
+	serverName := s.TLSServerName
+	if serverName == "" && s.Host != "" {
 		// host sets the server name too, unless tls_servername overrides it;
 		// a port in the Host header is no part of a server name.
-		tlsConf.ServerName = s.Host
+		serverName = s.Host
 		if h, _, err := net.SplitHostPort(s.Host); err == nil {
-			tlsConf.ServerName = h
+			serverName = h
 		}
 	}
-	if tlsConf.ServerName == "" {
-		tlsConf.ServerName = u.Hostname()
-	}
-	// A fresh connection per probe, as Route 53 and Cloudflare do: a pooled
-	// connection would keep a check green after the server stopped accepting
-	// new ones, and idle pooled connections would outlive a reload.
-	transport := &http.Transport{
-		Proxy:                  nil, // never send health checks through HTTP_PROXY
-		DialContext:            dialFor(dialer),
-		TLSClientConfig:        tlsConf,
-		DisableKeepAlives:      true,
-		DisableCompression:     true,
-		MaxResponseHeaderBytes: 64 << 10,
-		ForceAttemptHTTP2:      false,
-	}
-	client := &http.Client{
-		Transport: transport,
-		// Redirects are not followed: a 3xx is judged like any other status.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	// Without either, the transport takes the server name from each
+	// request's URL, so one transport serves every endpoint of a check.
+	client := sharedClient(transportKey{serverName: serverName, skipVerify: s.TLSSkipVerify, roots: rootCAs, dialer: dialer})
 	req := &http.Request{
 		Method:     http.MethodGet,
 		URL:        u,
@@ -87,6 +67,61 @@ func newHTTP(s Spec, u *url.URL) *httpProber {
 		body = []byte(s.Body)
 	}
 	return &httpProber{req: req, client: client, expect: expect, body: body, timeout: s.Timeout}
+}
+
+// transportKey is what makes two probes' transports differ.
+type transportKey struct {
+	serverName string
+	skipVerify bool
+	roots      *x509.CertPool
+	dialer     *net.Dialer
+}
+
+// clients holds one client per transportKey for as long as some prober uses
+// it: ten thousand endpoints with one check share one transport instead of
+// holding one each, and a reload that drops the last user frees it.
+var clients = struct {
+	sync.Mutex
+	m map[transportKey]weak.Pointer[http.Client]
+}{m: make(map[transportKey]weak.Pointer[http.Client])}
+
+func sharedClient(k transportKey) *http.Client {
+	clients.Lock()
+	defer clients.Unlock()
+	if c := clients.m[k].Value(); c != nil {
+		return c
+	}
+	// A fresh connection per probe, as Route 53 and Cloudflare do: a pooled
+	// connection would keep a check green after the server stopped accepting
+	// new ones, and idle pooled connections would outlive a reload.
+	transport := &http.Transport{
+		Proxy:       nil, // never send health checks through HTTP_PROXY
+		DialContext: dialFor(k.dialer),
+		TLSClientConfig: &tls.Config{
+			ServerName:         k.serverName,
+			InsecureSkipVerify: k.skipVerify, //nolint:gosec // only when the operator asks for tls_skip_verify
+			MinVersion:         tls.VersionTLS12,
+			RootCAs:            k.roots,
+		},
+		DisableKeepAlives:      true,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 64 << 10,
+		ForceAttemptHTTP2:      false,
+	}
+	c := &http.Client{
+		Transport: transport,
+		// Redirects are not followed: a 3xx is judged like any other status.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	clients.m[k] = weak.Make(c)
+	runtime.AddCleanup(c, func(k transportKey) {
+		clients.Lock()
+		defer clients.Unlock()
+		if clients.m[k].Value() == nil {
+			delete(clients.m, k)
+		}
+	}, k)
+	return c
 }
 
 // probeKey carries a probe's context through the transport to its dial.
