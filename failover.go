@@ -81,7 +81,7 @@ func (f *Failover) Name() string { return pluginName }
 // ServeDNS answers queries for managed names from the current view. It takes
 // no lock and does no I/O: the probes publish, queries only read.
 func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	if len(r.Question) != 1 {
+	if len(r.Question) != 1 || r.Opcode != dns.OpcodeQuery { // NOTIFY and the like are not questions to answer
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
 	q := &r.Question[0]

@@ -450,3 +450,21 @@ func TestServeDNSNoQuestion(t *testing.T) {
 		t.Errorf("Expected a question-less query left to the next plugin, got rcode %s and %v", dns.RcodeToString[rcode], rec.Msg)
 	}
 }
+
+func TestNotifyIsNotAnswered(t *testing.T) {
+	f, next := newHandler(t, `failover www.example.org {
+    endpoint 192.0.2.10
+}`)
+	r := new(dns.Msg)
+	r.SetNotify("www.example.org.")
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	f.ServeDNS(context.Background(), rec, r)
+	if next.calls != 1 {
+		t.Errorf("Expected a NOTIFY to go to the next plugin, it went %d times", next.calls)
+	}
+	for _, rr := range rec.Msg.Answer {
+		if _, ok := rr.(*dns.A); ok {
+			t.Errorf("Expected a NOTIFY not to be answered with addresses, got %v", rr)
+		}
+	}
+}
