@@ -4,6 +4,9 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/failover-dns/failover/plugin/probe"
+	"github.com/failover-dns/failover/plugin/stanza"
 )
 
 // series counts the running configurations that use each name and endpoint,
@@ -39,21 +42,32 @@ func dropSeries(m *managed) {
 				endpointUp.Delete(labels)
 				endpointWeight.Delete(labels)
 				answers.Delete(labels)
-				transitions.DeletePartialMatch(labels)
+				// Exact deletes: a partial match scans every series, which
+				// makes a reload of ten thousand names quadratic.
+				for _, to := range []string{"up", "down"} {
+					transitions.DeleteLabelValues(n, ep.cfg.Address, to)
+				}
 			}
 		}
 		k := [2]string{n, ""}
 		if series.refs[k]--; series.refs[k] <= 0 {
 			delete(series.refs, k)
-			labels := prometheus.Labels{"name": n}
-			failovers.DeletePartialMatch(labels)
-			allDownAnswers.DeletePartialMatch(labels)
-			queries.DeletePartialMatch(labels)
+			for _, d := range []string{"away", "back"} {
+				failovers.DeleteLabelValues(n, d)
+			}
+			for a := stanza.ReturnAll; a <= stanza.NoData; a++ {
+				allDownAnswers.DeleteLabelValues(n, a.String())
+			}
+			for _, t := range queryTypes {
+				queries.DeleteLabelValues(n, t)
+			}
 		}
 	}
 }
 
 // dropProbeSeries deletes the probe series of a monitor nobody uses any more.
 func dropProbeSeries(address, check string) {
-	probes.DeletePartialMatch(prometheus.Labels{"endpoint": address, "check": check})
+	for _, k := range probe.Kinds() {
+		probes.DeleteLabelValues(address, check, k.String())
+	}
 }
