@@ -31,6 +31,7 @@ func startInstance(t *testing.T, corefile string) *instance {
 	}
 	i := &instance{inst: inst}
 	i.bind(t)
+	i.serving(t)
 	t.Cleanup(func() {
 		i.inst.ShutdownCallbacks()
 		i.inst.Stop()
@@ -63,7 +64,20 @@ func (i *instance) reload(t *testing.T, corefile string) error {
 	}
 	i.inst = next
 	i.bind(t)
+	i.serving(t)
 	return nil
+}
+
+// serving waits until the instance's servers answer over UDP and TCP. Caddy
+// starts them in goroutines after Start or Restart returns, and a CoreDNS
+// server stopped before it has started ignores the stop and serves on: a
+// reload right after a reload would leave one running. Restart stops the old
+// instance before it returns, so these answers come from the new one.
+func (i *instance) serving(t *testing.T) {
+	t.Helper()
+	for _, proto := range []string{"udp", "tcp"} {
+		i.mustAsk(t, proto, "www.example.org.", dns.TypeA)
+	}
 }
 
 // reloadCorefile is a server block on a fixed port (a reload keeps listeners

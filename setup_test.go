@@ -542,6 +542,11 @@ func TestSetupErrors(t *testing.T) {
 		{"bad host name", `failover www.example.org {
     endpoint bad..example.net
 }`, 2, "is neither an IP address nor a host name"},
+		{"bad probe host", `failover www.example.org {
+    endpoint 192.0.2.10
+    check http://{address}/health
+    host "origin example net"
+}`, 4, `host "origin example net" is not a valid HTTP host`},
 		{"addresses and host names", `failover www.example.org {
     endpoint 192.0.2.10
     endpoint backup.example.net

@@ -300,8 +300,17 @@ func TestConcurrentQueriesFlipsAndReloads(t *testing.T) {
 	for g := range queriers {
 		wg.Go(func() {
 			c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
-			// A bound on the count too, should the machine be fast.
-			for n := 0; n < 5000 && time.Now().Before(deadline); n++ {
+			// A bound on the count too, per phase, should the machine be
+			// fast: a querier that has asked its share waits for the next
+			// phase to settle, so that every phase is queried and judged.
+			const perPhase = 1500
+			for n := 0; n < perPhase*len(stressPhases) && time.Now().Before(deadline); n++ {
+				if n%perPhase == 0 {
+					settled := tl.start.Add(time.Duration(n/perPhase)*stressPhase + stressGrace)
+					if d := time.Until(settled); d > 0 {
+						<-time.After(d)
+					}
+				}
 				q := stressQueries[(n+g)%len(stressQueries)]
 				m := new(dns.Msg)
 				m.SetQuestion(q.name, q.qtype)

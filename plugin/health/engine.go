@@ -15,6 +15,35 @@ import (
 // together. Steady probes are spread over the interval instead.
 const DefaultConcurrency = 256
 
+// DefaultTick is the engine's coarsest clock: every probe is scheduled on a
+// multiple of a tick, so the probes of one tick start together. Ten thousand
+// endpoints every 10 s are a thousand probes a second; started one by one,
+// each wakes the process on its own, and waking costs more CPU than the
+// probe's own work. Started in batches, one wake-up serves a batch and their
+// replies are collected together. An endpoint's tick is at most a tenth of
+// its interval and of its fast_interval (see tickFor), so its phase is still
+// drawn from at least ten slots and its schedule keeps its period.
+const DefaultTick = 100 * time.Millisecond
+
+// ticks are the clocks an endpoint can be on, coarsest first; each divides
+// the ones before it, so finer clocks tick with the coarser ones too.
+var ticks = [...]time.Duration{100 * time.Millisecond, 50 * time.Millisecond, 10 * time.Millisecond, 5 * time.Millisecond, time.Millisecond}
+
+// tickFor picks the coarsest clock, up to limit, that is at most a tenth of
+// each of the pace's intervals; zero (no clock) for intervals below 10 ms.
+func tickFor(limit time.Duration, p Pace) time.Duration {
+	shortest := p.Interval
+	if p.FastInterval > 0 && p.FastInterval < shortest {
+		shortest = p.FastInterval
+	}
+	for _, t := range ticks {
+		if t <= limit && 10*t <= shortest {
+			return t
+		}
+	}
+	return 0
+}
+
 // Engine schedules the probes of every monitor it runs from one timer and a
 // heap ordered by due time, instead of a goroutine and a ticker per endpoint:
 // idle endpoints cost a heap slot, not a stack.
@@ -23,14 +52,36 @@ type Engine struct {
 	// started against its schedule. It runs on the probe's goroutine.
 	OnResult func(m *Monitor, r probe.Result, late time.Duration)
 
+	// Tick is the engine's clock: probes are due on its multiples. Zero
+	// schedules every probe on its own time. Set it before the first Add.
+	Tick time.Duration
+
 	sem chan struct{}
 
 	mu      sync.Mutex
 	queue   dueQueue
-	count   int  // monitors added and not removed
-	running bool // the scheduler goroutine is alive
+	count   int       // monitors added and not removed
+	running bool      // the scheduler goroutine is alive
+	wakeAt  time.Time // when the scheduler will next look at the queue; zero if never
 	wake    chan struct{}
 	wg      sync.WaitGroup
+
+	jobs chan job      // hands a due probe to a worker waiting for one
+	quit chan struct{} // closed when the scheduler exits, and waiting workers with it
+}
+
+// workerIdle is how long a worker waits for another probe before it exits:
+// longer than the gap between ticks, so that a busy engine keeps its workers,
+// and short, so that an idle one holds no goroutines for long.
+const workerIdle = time.Second
+
+// job is one scheduled probe.
+type job struct {
+	m      *Monitor
+	ctx    context.Context
+	cancel context.CancelFunc
+	due    time.Time
+	done   chan struct{}
 }
 
 // NewEngine makes an engine that runs at most concurrency probes at once.
@@ -38,7 +89,12 @@ func NewEngine(concurrency int) *Engine {
 	if concurrency < 1 {
 		concurrency = DefaultConcurrency
 	}
-	return &Engine{sem: make(chan struct{}, concurrency), wake: make(chan struct{}, 1)}
+	return &Engine{
+		Tick: DefaultTick,
+		sem:  make(chan struct{}, concurrency),
+		wake: make(chan struct{}, 1),
+		jobs: make(chan job),
+	}
 }
 
 // FirstRound probes every monitor once, in parallel within the engine's
@@ -74,17 +130,22 @@ func (e *Engine) Add(m *Monitor) {
 		return
 	}
 	m.added = true
-	m.phase = now.Add(offset)
+	m.tick = tickFor(e.Tick, m.pace)
+	m.phase = onTick(now.Add(offset), m.tick)
 	m.due = m.phase
 	heap.Push(&e.queue, m)
 	e.count++
 	if !e.running {
 		e.running = true
+		e.quit = make(chan struct{})
 		e.wg.Add(1)
 		go e.loop()
 	}
+	sooner := e.sooner(m)
 	e.mu.Unlock()
-	e.poke()
+	if sooner {
+		e.poke()
+	}
 }
 
 // Remove stops m and waits for a probe of it that is in flight, which is
@@ -107,8 +168,11 @@ func (e *Engine) Remove(m *Monitor) {
 	// A probe that has just finished may still be publishing its result;
 	// done closes only after that.
 	done := m.done
+	last := e.count == 0
 	e.mu.Unlock()
-	e.poke()
+	if last {
+		e.poke() // the scheduler exits
+	}
 	if done != nil {
 		<-done
 	}
@@ -133,6 +197,7 @@ func (e *Engine) loop() {
 		e.mu.Lock()
 		if e.count == 0 {
 			e.running = false
+			close(e.quit)
 			e.mu.Unlock()
 			return
 		}
@@ -142,8 +207,10 @@ func (e *Engine) loop() {
 			e.launch(m)
 		}
 		wait := time.Hour
+		e.wakeAt = time.Time{}
 		if len(e.queue) > 0 {
-			wait = e.queue[0].due.Sub(now)
+			e.wakeAt = e.queue[0].due
+			wait = e.wakeAt.Sub(now)
 		}
 		e.mu.Unlock()
 
@@ -165,21 +232,51 @@ func (e *Engine) loop() {
 // the first round's limit: each monitor has at most one probe in flight, so
 // their number is bounded by the monitors, and a bound below that would let
 // endpoints that hang until their timeout delay the probes of healthy ones.
+//
+// A worker that has finished a probe waits for the next one rather than
+// exiting: a new goroutine for every probe would grow a fresh stack through
+// the dial and the TLS and HTTP code each time, which at a thousand probes a
+// second is a measurable share of their CPU. A worker exits after waiting
+// workerIdle in vain, or as soon as the engine has nothing left to probe.
 func (e *Engine) launch(m *Monitor) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.inFlight, m.cancel, m.done = true, cancel, make(chan struct{})
-	due, done := m.due, m.done
-	go func() {
-		defer close(done)
-		defer cancel()
-		start := time.Now()
-		r := m.prober.Probe(ctx)
-		e.finish(m, r, start.Sub(due), start)
-	}()
+	j := job{m: m, ctx: ctx, cancel: cancel, due: m.due, done: m.done}
+	select {
+	case e.jobs <- j:
+	default:
+		e.wg.Add(1)
+		go e.worker(j, e.quit)
+	}
+}
+
+func (e *Engine) worker(j job, quit <-chan struct{}) {
+	defer e.wg.Done()
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		e.run(j)
+		idle.Reset(workerIdle)
+		select {
+		case j = <-e.jobs:
+		case <-idle.C:
+			return
+		case <-quit:
+			return
+		}
+	}
+}
+
+func (e *Engine) run(j job) {
+	defer close(j.done)
+	defer j.cancel()
+	start := time.Now()
+	r := j.m.prober.Probe(j.ctx)
+	e.finish(j.m, r, start.Sub(j.due))
 }
 
 // finish records a scheduled probe's result and puts m back in the queue.
-func (e *Engine) finish(m *Monitor, r probe.Result, late time.Duration, start time.Time) {
+func (e *Engine) finish(m *Monitor, r probe.Result, late time.Duration) {
 	e.mu.Lock()
 	m.inFlight = false
 	if m.stopped {
@@ -187,11 +284,33 @@ func (e *Engine) finish(m *Monitor, r probe.Result, late time.Duration, start ti
 		return
 	}
 	t, changed := e.observe(m, r)
-	m.due = e.next(m, start)
+	m.due = e.next(m)
 	heap.Push(&e.queue, m)
+	sooner := e.sooner(m)
 	e.mu.Unlock()
-	e.poke()
+	if sooner {
+		e.poke()
+	}
 	e.after(m, r, late, t, changed)
+}
+
+// onTick puts t on a clock: t itself, or the end of the tick that t falls in.
+func onTick(t time.Time, tick time.Duration) time.Time {
+	if tick <= 0 {
+		return t
+	}
+	at := t.Truncate(tick)
+	if at.Before(t) {
+		at = at.Add(tick)
+	}
+	return at
+}
+
+// sooner reports whether m's next probe must wake the scheduler before it
+// planned to wake; e.mu is held. Most probes are due an interval later and
+// wake nothing.
+func (e *Engine) sooner(m *Monitor) bool {
+	return e.wakeAt.IsZero() || m.due.Before(e.wakeAt)
 }
 
 // record applies a first-round result.
@@ -226,16 +345,18 @@ func (e *Engine) after(m *Monitor, r probe.Result, late time.Duration, t Transit
 // with the state, probes come every FastInterval so that a death is confirmed
 // quickly; otherwise they return to the steady grid phase + k*Interval, which
 // keeps each endpoint's detection time predictable.
-func (e *Engine) next(m *Monitor, start time.Time) time.Time {
+func (e *Engine) next(m *Monitor) time.Time {
 	now := time.Now()
 	if m.tracker.Streak() > 0 && m.pace.FastInterval > 0 {
-		return laterOf(start.Add(m.pace.FastInterval), now)
+		// From when the probe was due, not when it ran: a multiple of the
+		// tick stays on the clock.
+		return onTick(laterOf(m.due.Add(m.pace.FastInterval), now), m.tick)
 	}
 	if m.pace.Interval <= 0 {
-		return now.Add(time.Second)
+		return onTick(now.Add(time.Second), m.tick)
 	}
 	k := now.Sub(m.phase)/m.pace.Interval + 1
-	return m.phase.Add(k * m.pace.Interval)
+	return onTick(m.phase.Add(k*m.pace.Interval), m.tick)
 }
 
 func laterOf(a, b time.Time) time.Time {

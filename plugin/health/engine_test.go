@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -197,22 +198,73 @@ func TestEngineRandomPhase(t *testing.T) {
 		e := newTestEngine(t, 0)
 		p := newScriptedProber()
 		start := time.Now()
-		const n = 20
+		// 100 ticks in the interval: 50 phases drawn at random share a tick
+		// now and then (about 10 times), but 22 shared would mean they are
+		// not spread.
+		const n, distinct = 50, 28
 		for range n {
 			e.Add(e.monitor(steady, p))
 		}
 		seen := make(map[time.Time]bool)
 		for range n {
 			c := nextCall(t, p, time.Minute)
-			if c.at.Before(start) || !c.at.Before(start.Add(steady.Interval)) {
-				t.Errorf("Expected every first probe within [0, %s) of Add, got %s", steady.Interval, c.at.Sub(start))
+			if c.at.Before(start) || c.at.After(start.Add(steady.Interval)) {
+				t.Errorf("Expected every first probe within [0, %s] of Add, got %s", steady.Interval, c.at.Sub(start))
+			}
+			if !c.at.Equal(c.at.Truncate(e.Tick)) {
+				t.Errorf("Expected every probe on the engine's %s clock, got one at %s", e.Tick, c.at.Format(time.StampMicro))
 			}
 			seen[c.at] = true
 			c.reply <- pass
 		}
-		if len(seen) != n {
-			t.Errorf("Expected %d monitors added together to probe at %d different times, got %d", n, n, len(seen))
+		if len(seen) < distinct {
+			t.Errorf("Expected %d monitors added together to probe at %d or more different times, got %d", n, distinct, len(seen))
 		}
+	})
+}
+
+// TestTickFor: an endpoint's clock is coarse enough to batch its probes with
+// others' and fine enough that its phase has ten slots or more and its
+// intervals stay what the Corefile says.
+func TestTickFor(t *testing.T) {
+	for _, tc := range []struct {
+		interval, fast, limit, want time.Duration
+	}{
+		{10 * time.Second, time.Second, DefaultTick, 100 * time.Millisecond},
+		{10 * time.Second, 0, DefaultTick, 100 * time.Millisecond},
+		{time.Second, 500 * time.Millisecond, DefaultTick, 50 * time.Millisecond},
+		{time.Second, 200 * time.Millisecond, DefaultTick, 10 * time.Millisecond},
+		{100 * time.Millisecond, 100 * time.Millisecond, DefaultTick, 10 * time.Millisecond},
+		{60 * time.Millisecond, 60 * time.Millisecond, DefaultTick, 5 * time.Millisecond},
+		{20 * time.Millisecond, 10 * time.Millisecond, DefaultTick, time.Millisecond},
+		{5 * time.Millisecond, 5 * time.Millisecond, DefaultTick, 0},
+		{10 * time.Second, time.Second, 10 * time.Millisecond, 10 * time.Millisecond},
+		{10 * time.Second, time.Second, 0, 0},
+	} {
+		if got := tickFor(tc.limit, Pace{Interval: tc.interval, FastInterval: tc.fast}); got != tc.want {
+			t.Errorf("Expected interval %s, fast_interval %s (limit %s) on a %s clock, got %s", tc.interval, tc.fast, tc.limit, tc.want, got)
+		}
+	}
+}
+
+// TestEngineWorkersWindDown: the goroutine that ran a probe waits for the
+// next one for a while, then exits; an engine that probes rarely holds no
+// goroutine between its probes.
+func TestEngineWorkersWindDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTestEngine(t, 0)
+		p := newScriptedProber()
+		e.Add(e.monitor(steady, p))
+		nextCall(t, p, time.Minute).reply <- pass
+		synctest.Wait()
+		waiting := runtime.NumGoroutine()
+		time.Sleep(workerIdle + time.Millisecond)
+		synctest.Wait()
+		if got := runtime.NumGoroutine(); got != waiting-1 {
+			t.Errorf("Expected the worker to exit after %s without a probe (%d goroutines), got %d", workerIdle, waiting-1, got)
+		}
+		// And the next probe still runs.
+		nextCall(t, p, time.Minute).reply <- pass
 	})
 }
 

@@ -40,7 +40,8 @@ type Monitor struct {
 
 	// Owned by the engine (under Engine.mu).
 	tracker  Tracker
-	phase    time.Time // steady probes run at phase + k*Interval
+	phase    time.Time     // steady probes run at phase + k*Interval
+	tick     time.Duration // the clock its probes are due on
 	due      time.Time
 	heapIdx  int
 	inFlight bool

@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"bytes"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -52,9 +54,12 @@ func FuzzValidateURL(f *testing.F) {
 					t.Errorf("Expected a tcp prober only for a tcp:// check with an address, got %q for %q", p.addr, template)
 				}
 			case *httpProber:
-				u := p.req.URL
-				if u.Scheme != "http" && u.Scheme != "https" || u.Hostname() == "" || u.User != nil {
-					t.Errorf("Expected an http(s) URL with a host and no credentials, got %q for %q", u, template)
+				host, port, err := net.SplitHostPort(p.addr)
+				if err != nil || host == "" || port == "" || !bytes.HasPrefix(p.request, []byte("GET ")) {
+					t.Errorf("Expected an http(s) prober with a host, a port and a GET request, got %q and %q for %q", p.addr, p.request, template)
+				}
+				if (p.tls != nil) != strings.HasPrefix(strings.ToLower(template), "https:") {
+					t.Errorf("Expected TLS exactly for an https:// check, got %v for %q", p.tls != nil, template)
 				}
 			default:
 				t.Errorf("Expected a tcp or http prober, got %T for %q", p, template)

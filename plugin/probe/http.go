@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -11,10 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime"
 	"sync"
 	"time"
-	"weak"
 )
 
 // rootCAs verifies server certificates; nil means the system's roots. Only
@@ -22,28 +21,58 @@ import (
 // and a fault such as expiry is the only thing wrong with it.
 var rootCAs *x509.CertPool
 
-// httpProber sends one GET and judges the status and, optionally, the body.
+// maxHeader bounds the status line and headers of a response, 1xx ones
+// included: a peer that sends headers without end is cut off there.
+const maxHeader = 64 << 10
+
+// httpProber sends one GET on a connection of its own and judges the status
+// and, optionally, the body.
+//
+// It speaks HTTP/1.1 on the bare connection rather than through an
+// http.Transport: a probe is one request on one fresh connection, and the
+// transport's connection pool, its two goroutines per connection and its
+// per-request cloning cost more CPU than the probe itself. With ten thousand
+// endpoints that is most of a probe's cost. The request and response are still
+// written and parsed by net/http.
 type httpProber struct {
-	req     *http.Request // template; cloned with a context per probe
-	client  *http.Client
+	addr    string      // host:port to dial
+	tls     *tls.Config // nil for http://
+	request []byte      // the whole request, written in one go
 	expect  Codes
 	body    []byte
 	timeout time.Duration
 }
 
-func newHTTP(s Spec, u *url.URL) *httpProber {
-	serverName := s.TLSServerName
-	if serverName == "" && s.Host != "" {
-		// host sets the server name too, unless tls_servername overrides it;
-		// a port in the Host header is no part of a server name.
-		serverName = s.Host
-		if h, _, err := net.SplitHostPort(s.Host); err == nil {
-			serverName = h
+func newHTTP(s Spec, u *url.URL) (*httpProber, error) {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
 		}
 	}
-	// Without either, the transport takes the server name from each
-	// request's URL, so one transport serves every endpoint of a check.
-	client := sharedClient(transportKey{serverName: serverName, skipVerify: s.TLSSkipVerify, roots: rootCAs, dialer: dialer})
+	p := &httpProber{addr: net.JoinHostPort(u.Hostname(), port), expect: s.Expect, timeout: s.Timeout}
+	if len(p.expect) == 0 {
+		p.expect = DefaultCodes
+	}
+	if s.Body != "" {
+		p.body = []byte(s.Body)
+	}
+	if u.Scheme == "https" {
+		p.tls = tlsConfig(s, u)
+	}
+	// Setup checks these; a prober is never built to send what the
+	// Corefile did not say.
+	if s.Host != "" {
+		if err := ValidateHost(s.Host); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range s.Headers {
+		if err := ValidateHeader(h[0], h[1]); err != nil {
+			return nil, err
+		}
+	}
 	req := &http.Request{
 		Method:     http.MethodGet,
 		URL:        u,
@@ -52,140 +81,50 @@ func newHTTP(s Spec, u *url.URL) *httpProber {
 		ProtoMinor: 1,
 		Header:     make(http.Header),
 		Host:       s.Host,
-		Close:      true,
+		Close:      true, // one request per connection, which the server may close at once
 	}
 	req.Header.Set("User-Agent", "coredns-failover")
 	for _, h := range s.Headers {
 		req.Header.Add(h[0], h[1])
 	}
-	expect := s.Expect
-	if len(expect) == 0 {
-		expect = DefaultCodes
+	var b bytes.Buffer
+	if err := req.Write(&b); err != nil {
+		return nil, fmt.Errorf("check URL %q: %v", u, err)
 	}
-	var body []byte
-	if s.Body != "" {
-		body = []byte(s.Body)
-	}
-	return &httpProber{req: req, client: client, expect: expect, body: body, timeout: s.Timeout}
+	p.request = b.Bytes()
+	return p, nil
 }
 
-// transportKey is what makes two probes' transports differ.
-type transportKey struct {
-	serverName string
-	skipVerify bool
-	roots      *x509.CertPool
-	dialer     *net.Dialer
-}
-
-// clients holds one client per transportKey for as long as some prober uses
-// it: ten thousand endpoints with one check share one transport instead of
-// holding one each, and a reload that drops the last user frees it.
-var clients = struct {
-	sync.Mutex
-	m map[transportKey]weak.Pointer[http.Client]
-}{m: make(map[transportKey]weak.Pointer[http.Client])}
-
-func sharedClient(k transportKey) *http.Client {
-	clients.Lock()
-	defer clients.Unlock()
-	if c := clients.m[k].Value(); c != nil {
-		return c
-	}
-	// A fresh connection per probe, as Route 53 and Cloudflare do: a pooled
-	// connection would keep a check green after the server stopped accepting
-	// new ones, and idle pooled connections would outlive a reload.
-	transport := &http.Transport{
-		Proxy:       nil, // never send health checks through HTTP_PROXY
-		DialContext: dialFor(k.dialer),
-		TLSClientConfig: &tls.Config{
-			ServerName:         k.serverName,
-			InsecureSkipVerify: k.skipVerify, //nolint:gosec // only when the operator asks for tls_skip_verify
-			MinVersion:         tls.VersionTLS12,
-			RootCAs:            k.roots,
-		},
-		DisableKeepAlives:      true,
-		DisableCompression:     true,
-		MaxResponseHeaderBytes: 64 << 10,
-		ForceAttemptHTTP2:      false,
-	}
-	c := &http.Client{
-		Transport: transport,
-		// Redirects are not followed: a 3xx is judged like any other status.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	clients.m[k] = weak.Make(c)
-	runtime.AddCleanup(c, func(k transportKey) {
-		clients.Lock()
-		defer clients.Unlock()
-		if clients.m[k].Value() == nil {
-			delete(clients.m, k)
+// tlsConfig is the TLS side of an https:// check. The server name, for SNI
+// and for verifying the certificate, is tls_servername, else the host
+// setting (without a port), else the URL's host.
+func tlsConfig(s Spec, u *url.URL) *tls.Config {
+	serverName := s.TLSServerName
+	if serverName == "" && s.Host != "" {
+		serverName = s.Host
+		if h, _, err := net.SplitHostPort(s.Host); err == nil {
+			serverName = h
 		}
-	}, k)
-	return c
-}
-
-// probeKey carries a probe's context through the transport to its dial.
-type probeKey struct{}
-
-// dialFor dials with d and ties the connection to the probe that asked for it:
-// when the probe ends, by its timeout or by cancellation, the dial is
-// abandoned and the connection closed. The transport dials on a context of its
-// own that outlives the request (another request could use the connection),
-// and a zero Transport has no TLS handshake timeout, so without this a peer
-// that never finishes connecting or handshaking would hold the dial's
-// goroutine and socket long after the probe gave up, one more with every
-// probe. A probe's connection is its own: nothing else can use it.
-func dialFor(d *net.Dialer) func(context.Context, string, string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		probe, ok := ctx.Value(probeKey{}).(context.Context)
-		if !ok {
-			probe = ctx
-		}
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stop := context.AfterFunc(probe, cancel)
-		defer stop()
-		conn, err := d.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		wc := &writeFirst{Conn: conn, written: make(chan struct{})}
-		// Runs after the probe's context has its error, so a read that this
-		// close interrupts is classified by that error.
-		context.AfterFunc(probe, func() { wc.Close() })
-		return wc, nil
+	}
+	if serverName == "" {
+		serverName = u.Hostname()
+	}
+	return &tls.Config{
+		ServerName:         serverName,
+		InsecureSkipVerify: s.TLSSkipVerify, //nolint:gosec // only when the operator asks for tls_skip_verify
+		MinVersion:         tls.VersionTLS12,
+		RootCAs:            rootCAs,
+		NextProtos:         []string{"http/1.1"},
 	}
 }
 
-// writeFirst holds reads back until something has been written. net/http
-// reads a connection from the moment it is dialled and takes bytes that come
-// before its request for an unsolicited response: it logs "Unsolicited
-// response received on idle HTTP channel" through the standard logger and
-// fails with a reason that says nothing. A server that speaks first (SSH,
-// SMTP, a database on a mistyped port) does just that; held back, its banner
-// is read as the response and reported as not HTTP.
-type writeFirst struct {
-	net.Conn
-	once    sync.Once
-	written chan struct{}
-}
+// readers are the buffers responses are parsed from; a probe holds one only
+// while it reads.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
 
-func (c *writeFirst) open() { c.once.Do(func() { close(c.written) }) }
-
-func (c *writeFirst) Read(b []byte) (int, error) {
-	<-c.written
-	return c.Conn.Read(b)
-}
-
-func (c *writeFirst) Write(b []byte) (int, error) {
-	c.open()
-	return c.Conn.Write(b)
-}
-
-func (c *writeFirst) Close() error {
-	c.open() // a read that waits would wait forever
-	return c.Conn.Close()
-}
+// longAgo is a deadline that has passed: setting it interrupts whatever the
+// connection is doing.
+var longAgo = time.Unix(1, 0)
 
 func (p *httpProber) Probe(ctx context.Context) Result {
 	start := time.Now()
@@ -197,18 +136,47 @@ func (p *httpProber) Probe(ctx context.Context) Result {
 }
 
 func (p *httpProber) do(ctx context.Context) Result {
-	resp, err := p.client.Do(p.req.Clone(context.WithValue(ctx, probeKey{}, ctx)))
+	raw, err := dialer.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
-		r := classify(err, ctx.Err(), p.timeout)
-		var opErr *net.OpError
-		if r.Kind == Error && !errors.As(err, &opErr) {
-			// net/http reports a non-HTTP answer as a malformed response;
-			// a network error (no route, bind) means no answer at all.
-			r.Kind = Protocol
-		}
-		return r
+		return classify(err, ctx.Err(), p.timeout)
 	}
-	defer resp.Body.Close()
+	defer closeReset(raw)
+	// The deadline bounds every read and write from here on without a
+	// goroutine to watch it; a probe cancelled before then (its endpoint
+	// removed by a reload) is interrupted the same way.
+	deadline, _ := ctx.Deadline()
+	raw.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(longAgo) })
+	defer stop()
+
+	conn := raw
+	if p.tls != nil {
+		tc := tls.Client(raw, p.tls)
+		if err := tc.Handshake(); err != nil {
+			return p.failed(ctx, err, 0)
+		}
+		conn = tc
+	}
+	if _, err := conn.Write(p.request); err != nil {
+		return p.failed(ctx, err, 0)
+	}
+	// Reading starts only after the request is written, so a server that
+	// speaks first (SSH, SMTP, a database on a mistyped port) has its banner
+	// read as the response and judged as not HTTP.
+	limit := &io.LimitedReader{R: conn, N: maxHeader}
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(limit)
+	defer func() {
+		br.Reset(nil)
+		readers.Put(br)
+	}()
+	resp, err := readFinal(br)
+	if err != nil {
+		if limit.N <= 0 {
+			return Result{Kind: Protocol, Detail: fmt.Sprintf("response headers exceed %d KiB", maxHeader>>10)}
+		}
+		return p.failed(ctx, err, 0)
+	}
 	if !p.expect.Match(resp.StatusCode) {
 		return Result{Kind: Status, Status: resp.StatusCode,
 			Detail: fmt.Sprintf("HTTP status %d, expected %s", resp.StatusCode, p.expect)}
@@ -216,15 +184,62 @@ func (p *httpProber) do(ctx context.Context) Result {
 	if p.body == nil {
 		return Result{Kind: OK, Status: resp.StatusCode}
 	}
+	// What is left of the header allowance may hold the start of the body;
+	// the body gets its own.
+	limit.N += MaxBody
 	head, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
 	if bytes.Contains(head, p.body) {
 		return Result{Kind: OK, Status: resp.StatusCode}
 	}
 	if err != nil {
-		r := classify(err, ctx.Err(), p.timeout)
-		r.Status = resp.StatusCode
-		return r
+		return p.failed(ctx, err, resp.StatusCode)
 	}
 	return Result{Kind: Body, Status: resp.StatusCode,
 		Detail: fmt.Sprintf("body does not contain %q in its first %d KiB", p.body, MaxBody>>10)}
+}
+
+// closeReset closes a probe's connection with a reset rather than the
+// orderly close: the probe has what it came for, and a close from this side
+// would leave the socket in TIME_WAIT for a minute, tens of thousands of them
+// at a thousand probes a second, each taking kernel work and a local port.
+// Load balancers' health checks close the same way.
+func closeReset(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	c.Close()
+}
+
+// readFinal reads responses until a final one: informational responses
+// (100 Continue, 102 Processing, 103 Early Hints) announce one that is still
+// coming. 101 ends HTTP on the connection, so it is final.
+func readFinal(br *bufio.Reader) (*http.Response, error) {
+	for {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			return resp, nil
+		}
+	}
+}
+
+// failed classifies an error met after the connection was made. What is not
+// a network error is the peer's answer failing to parse: not HTTP.
+func (p *httpProber) failed(ctx context.Context, err error, status int) Result {
+	ctxErr := ctx.Err()
+	if d, ok := ctx.Deadline(); ok && ctxErr == nil && !time.Now().Before(d) {
+		// The connection's deadline is the context's, but it can fire first;
+		// and bufio hands a line cut by it over as whole, for the parser to
+		// call malformed. Past the deadline, it is a timeout.
+		ctxErr = context.DeadlineExceeded
+	}
+	r := classify(err, ctxErr, p.timeout)
+	var opErr *net.OpError
+	if r.Kind == Error && !errors.As(err, &opErr) {
+		r.Kind = Protocol
+	}
+	r.Status = status
+	return r
 }

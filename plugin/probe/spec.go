@@ -6,10 +6,13 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Placeholder is replaced by each endpoint's address in a check URL.
@@ -40,16 +43,37 @@ type Prober interface {
 // typo fails at setup and not at the first probe.
 func ValidateURL(template string) error {
 	for _, stand := range []string{"192.0.2.1", "2001:db8::1", "www.example.org."} {
-		if _, err := target(template, stand); err != nil {
+		if err := ValidateFor(template, stand); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// ValidateFor checks a check URL template bound to one endpoint's address.
+// ValidateHost checks a host setting: what the Host header and the TLS server
+// name of every request will be.
+func ValidateHost(host string) error {
+	if !httpguts.ValidHostHeader(host) {
+		return fmt.Errorf("host %q is not a valid HTTP host; allowed is a name or address with an optional port", host)
+	}
+	return nil
+}
+
+// ValidateHeader checks a header setting, which is sent as it is written.
+func ValidateHeader(name, value string) error {
+	if !httpguts.ValidHeaderFieldName(name) {
+		return fmt.Errorf("header name %q is not a valid HTTP header name", name)
+	}
+	if !httpguts.ValidHeaderFieldValue(value) {
+		return fmt.Errorf("header %s: value %q has control characters, which HTTP does not allow", name, value)
+	}
+	return nil
+}
+
+// ValidateFor checks a check URL template bound to one endpoint's address,
+// down to the request it would send.
 func ValidateFor(template, address string) error {
-	_, err := target(template, address)
+	_, err := New(Spec{URL: template}, address)
 	return err
 }
 
@@ -80,6 +104,9 @@ func target(template, address string) (*url.URL, error) {
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("check URL %q has no host; write {address} or a host name", template)
 	}
+	if !validHost(u.Hostname()) {
+		return nil, fmt.Errorf("check URL %q has host %q; allowed are {address}, an IP address or a host name", template, u.Hostname())
+	}
 	if strings.Contains(template, Placeholder) && u.Hostname() != address {
 		return nil, fmt.Errorf("check URL %q: {address} must be the whole host, as in http://{address}:8080/health", template)
 	}
@@ -92,6 +119,30 @@ func target(template, address string) (*url.URL, error) {
 		return nil, fmt.Errorf("check URL %q carries credentials; use header Authorization instead", template)
 	}
 	return u, nil
+}
+
+// validHost accepts an IP address or a host name of letters, digits, hyphens
+// and underscores: what a probe can dial. url.Parse lets through hosts such
+// as "]" that no dial can use.
+func validHost(h string) bool {
+	if _, err := netip.ParseAddr(h); err == nil {
+		return !strings.Contains(h, "%") // a zone names an interface of this machine only
+	}
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func urlErrText(err error) string {
@@ -125,7 +176,7 @@ func New(s Spec, address string) (Prober, error) {
 	if u.Scheme == "tcp" {
 		return &tcpProber{addr: u.Host, timeout: s.Timeout}, nil
 	}
-	return newHTTP(s, u), nil
+	return newHTTP(s, u)
 }
 
 // dialer is shared by every probe: it holds no state beyond its settings.

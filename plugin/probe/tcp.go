@@ -21,6 +21,6 @@ func (p *tcpProber) Probe(ctx context.Context) Result {
 		r.Duration = time.Since(start)
 		return r
 	}
-	conn.Close()
+	closeReset(conn)
 	return Result{Kind: OK, Duration: time.Since(start)}
 }

@@ -225,6 +225,9 @@ func (p *parser) property() error {
 		if v, err = one(); err != nil {
 			return err
 		}
+		if err := probe.ValidateHost(v); err != nil {
+			return c.Errf("%v", err)
+		}
 		s.Probe.Host = v
 	case "tls_servername":
 		if v, err = one(); err != nil {
@@ -240,8 +243,8 @@ func (p *parser) property() error {
 		if len(args) != 2 {
 			return c.Errf("header takes a NAME and a VALUE (quote a value with spaces), got %d words", len(args))
 		}
-		if !validHeaderName(args[0]) {
-			return c.Errf("header name %q is not a valid HTTP header name", args[0])
+		if err := probe.ValidateHeader(args[0], args[1]); err != nil {
+			return c.Errf("%v", err)
 		}
 		s.Probe.Headers = append(s.Probe.Headers, [2]string{args[0], args[1]})
 	case "body":
@@ -436,18 +439,6 @@ func looksNumeric(s string) bool {
 	last := s[strings.LastIndexByte(s, '.')+1:]
 	_, err := strconv.Atoi(last)
 	return err == nil || strings.Contains(s, ":")
-}
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
-			return false
-		}
-	}
-	return true
 }
 
 // finish checks what only the whole block can tell. Each error points at the
