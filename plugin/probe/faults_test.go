@@ -332,6 +332,28 @@ func TestProbeFaults(t *testing.T) {
 			kind: Timeout, reason: "timeout after " + waitTimeout.String(),
 		},
 		{
+			// Headers without end, sent as fast as the prober reads: cut
+			// at the limit, not read until the timeout.
+			name: "http endless headers",
+			start: func(t *testing.T) (Spec, string, func(*testing.T)) {
+				tmpl, addr := rawServer(t, func(c *net.TCPConn) {
+					defer c.Close()
+					readRequest(c)
+					if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\n"); err != nil {
+						return
+					}
+					line := []byte("X-Padding: " + strings.Repeat("x", 1000) + "\r\n")
+					for range 1 << 16 { // 64 MiB: bounded, and far beyond the limit
+						if _, err := c.Write(line); err != nil {
+							return // the prober hung up
+						}
+					}
+				})
+				return Spec{URL: tmpl}, addr, nil
+			},
+			kind: Protocol, reason: "response headers exceed 64 KiB",
+		},
+		{
 			// A check pointed at an SSH port: net/http rejects the first
 			// line at once instead of waiting for more.
 			name: "http answered by an SSH banner",
