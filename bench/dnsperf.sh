@@ -30,6 +30,9 @@
 # lateness histogram (coredns_failover_probe_lateness_seconds) is scraped
 # between them.
 #
+# DNSPERF_UNCHECKED=1 gives the 10,000 stanzas "check none" instead, to tell
+# what the larger configuration costs from what the probes cost.
+#
 # Knobs (environment): DNSPERF_ROUNDS (3), DNSPERF_SECONDS (10 per run),
 # DNSPERF_CLIENTS (20), DNSPERF_THREADS (1), DNSPERF_PIN (1), DNSPERF_PORT
 # (15353; the ready, metrics and backend ports are the next three). Each mode
