@@ -30,6 +30,12 @@
 # lateness histogram (coredns_failover_probe_lateness_seconds) is scraped
 # between them.
 #
+# Each round also measures a control: the server without probes while a
+# second server, on the client's cpu, probes the same 10,000 endpoints. On a
+# two-cpu box the backend and the load generator share a cpu, so probing
+# anywhere on the machine slows the load generator; the control shows how
+# much of the drop is that.
+#
 # DNSPERF_UNCHECKED=1 gives the 10,000 stanzas "check none" instead, to tell
 # what the larger configuration costs from what the probes cost.
 #
@@ -58,6 +64,8 @@ port=${DNSPERF_PORT:-15353}
 ready_port=$((port + 1))
 metrics_port=$((port + 2))
 backend_port=$((port + 3))
+elsewhere_port=$((port + 4))
+elsewhere_ready=$((port + 5))
 probed=10000
 # DNSPERF_UNCHECKED=1 gives the 10,000 stanzas "check none": what the larger
 # configuration costs the query path by itself, without a probe.
@@ -345,18 +353,30 @@ else
   # Both servers export metrics, so that the prometheus plugin's own cost
   # per query is on both sides of the comparison.
   echo "    prometheus 127.0.0.1:$metrics_port" | base_corefile >"$tmp/Corefile.idle"
+  # One endpoint per stanza, each its own address, so that no two share a
+  # monitor: 10,000 probes per 10 s interval.
+  awk -v n="$probed" -v b="$backends" -v port="$backend_port" -v none="$unchecked" 'BEGIN {
+    for (i = 0; i < n; i++) {
+      check = sprintf("http://127.0.1.%d:%d/", i % b + 1, port)
+      if (none) check = "none"
+      printf "    failover n%d.probe.example.org {\n        endpoint 10.0.%d.%d\n        check %s\n        interval 10s\n    }\n", i, int(i / 250), i % 250 + 1, check
+    }
+  }' >"$tmp/probed.stanzas"
   {
     echo "    prometheus 127.0.0.1:$metrics_port"
-    # One endpoint per stanza, each its own address, so that no two share a
-    # monitor: 10,000 probes per 10 s interval.
-    awk -v n="$probed" -v b="$backends" -v port="$backend_port" -v none="$unchecked" 'BEGIN {
-      for (i = 0; i < n; i++) {
-        check = sprintf("http://127.0.1.%d:%d/", i % b + 1, port)
-        if (none) check = "none"
-        printf "    failover n%d.probe.example.org {\n        endpoint 10.0.%d.%d\n        check %s\n        interval 10s\n    }\n", i, int(i / 250), i % 250 + 1, check
-      }
-    }'
+    cat "$tmp/probed.stanzas"
   } | base_corefile >"$tmp/Corefile.probing"
+  # The control: the same probing in a second server on the client's cpu,
+  # while the measured server has none. What it costs the measured server is
+  # what probing costs this two-cpu rig (the backend and the load generator
+  # share a cpu), not the plugin inside the server.
+  {
+    echo "example.org:$elsewhere_port {"
+    echo "    bind 127.0.0.1"
+    echo "    ready 127.0.0.1:$elsewhere_ready"
+    cat "$tmp/probed.stanzas"
+    echo "}"
+  } >"$tmp/Corefile.elsewhere"
 
   # scrape NAME... saves the named metric families: a full /metrics with
   # 10,000 endpoints is tens of megabytes, and the metrics server's 5 s write
@@ -387,7 +407,7 @@ else
     paste -d' ' "$1" "$2" | awk '{ print $1, $4 - $2 }' >>"$3"
   }
 
-  idle=() idle_cpu=() idle_share=() busy=() busy_cpu=() busy_share=() probing=() down=() startup=() shutdown=()
+  other_q=() idle=() idle_cpu=() idle_share=() busy=() busy_cpu=() busy_share=() probing=() down=() startup=() shutdown=()
   : >"$tmp/late.idle"
   : >"$tmp/late.busy"
   for ((r = 1; r <= rounds; r++)); do
@@ -398,6 +418,26 @@ else
     read -r q c u <<<"$fig"
     idle+=("$q") idle_cpu+=("$c") idle_share+=("$u")
     echo "round $r/$rounds static without probes: $q qps, $c queries per CPU-second, coredns cpu share $u" >&2
+
+    "${client_cpu[@]}" "$tmp/coredns" -conf "$tmp/Corefile.elsewhere" >"$tmp/elsewhere.log" 2>&1 &
+    other=$!
+    pids+=("$other")
+    deadline=$((SECONDS + 180))
+    until curl -sf -o /dev/null "http://127.0.0.1:$elsewhere_ready/ready"; do
+      if ! kill -0 "$other" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+        echo "the second coredns did not become ready:" >&2
+        cat "$tmp/elsewhere.log" >&2
+        exit 1
+      fi
+      sleep 0.2
+    done
+    sleep 10
+    fig=$(perf static.example.org)
+    read -r q c u <<<"$fig"
+    other_q+=("$q")
+    echo "round $r/$rounds static without probes, $probed endpoints probed by another server on cpu 0: $q qps" >&2
+    halt "$other" 20
+    forget "$other"
     stop_server
 
     t0=$SECONDS
@@ -485,6 +525,8 @@ else
     printf '%-22s %10s %10s %8s  %-7s  %s\n' "static.example.org" "no probes" "$probed" "drop" "(<= 5%)" "rounds: no probes | probes"
     compare "qps" "${idle[*]}" "${busy[*]}"
     compare "queries/cpu-sec" "${idle_cpu[*]}" "${busy_cpu[*]}"
+    compare "qps, control" "${idle[*]}" "${other_q[*]}"
+    echo "(control: the measured server without probes while another server on the client's cpu probes the same endpoints)"
     printf '%-22s %10s %10s\n' "coredns cpu share" "$(median "${idle_share[@]}")" "$(median "${busy_share[@]}")"
     echo
     echo "probing alone (control window, no queries), cpu share / cpu microseconds per probe: ${probing[*]}"
