@@ -186,12 +186,18 @@ start_server() { # corefile
   "${server_cpu[@]}" "$tmp/coredns" -conf "$1" >"$tmp/coredns.log" 2>&1 &
   server_pid=$!
   pids+=("$server_pid")
-  # The plugin is ready once every endpoint had its first probe.
+  await_ready "$ready_port" "$server_pid" "$tmp/coredns.log"
+}
+
+# await_ready PORT PID LOG waits for the ready plugin on PORT; the plugin is
+# ready once every endpoint had its first probe. It fails, showing LOG, if
+# PID exits first or three minutes pass.
+await_ready() {
   local deadline=$((SECONDS + 180))
-  until curl -sf -o /dev/null "http://127.0.0.1:$ready_port/ready"; do
-    if ! kill -0 "$server_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+  until curl -sf -o /dev/null "http://127.0.0.1:$1/ready"; do
+    if ! kill -0 "$2" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
       echo "coredns did not become ready:" >&2
-      cat "$tmp/coredns.log" >&2
+      cat "$3" >&2
       exit 1
     fi
     sleep 0.2
@@ -422,15 +428,7 @@ else
     "${client_cpu[@]}" "$tmp/coredns" -conf "$tmp/Corefile.elsewhere" >"$tmp/elsewhere.log" 2>&1 &
     other=$!
     pids+=("$other")
-    deadline=$((SECONDS + 180))
-    until curl -sf -o /dev/null "http://127.0.0.1:$elsewhere_ready/ready"; do
-      if ! kill -0 "$other" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
-        echo "the second coredns did not become ready:" >&2
-        cat "$tmp/elsewhere.log" >&2
-        exit 1
-      fi
-      sleep 0.2
-    done
+    await_ready "$elsewhere_ready" "$other" "$tmp/elsewhere.log"
     sleep 10
     fig=$(perf static.example.org)
     read -r q c u <<<"$fig"
