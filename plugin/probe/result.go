@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"syscall"
@@ -99,9 +97,7 @@ func classify(err error, ctxErr error, timeout time.Duration) Result {
 	case errors.As(err, &certErr), errors.As(err, &hostErr), errors.As(err, &authErr),
 		errors.As(err, &invalidErr), errors.As(err, &alert):
 		return Result{Kind: TLS, Detail: "TLS: " + rootMessage(err)}
-	case errors.As(err, &recErr), errors.Is(err, http.ErrSchemeMismatch):
-		// net/http turns the record error into ErrSchemeMismatch when the
-		// peer answers in plain HTTP.
+	case errors.As(err, &recErr):
 		return Result{Kind: TLS, Detail: "TLS: peer does not speak TLS"}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return Result{Kind: Reset, Detail: "connection closed before a response"}
@@ -115,21 +111,13 @@ func isTimeout(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
-// rootMessage drops the "Get \"http://...\":" wrapping that net/http adds:
-// the log line already names the endpoint.
+// rootMessage drops the wrapping around the system's or the TLS library's
+// message: the log line already names the endpoint and the kind.
 func rootMessage(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Err != nil {
 		return oe.Op + ": " + oe.Err.Error()
 	}
-	msg := err.Error()
-	// Wrappers that repeat what the kind already says.
-	for _, prefix := range []string{"net/http: HTTP/1.x transport connection broken: ", "tls: failed to verify certificate: "} {
-		msg = strings.TrimPrefix(msg, prefix)
-	}
-	return msg
+	// A wrapper that repeats what the kind already says.
+	return strings.TrimPrefix(err.Error(), "tls: failed to verify certificate: ")
 }
