@@ -24,7 +24,8 @@
 #
 # --under-probing alternates two servers from the same binary: the server
 # block above plus prometheus, and that with 10,000 more stanzas, one endpoint
-# each, checked every 10 s over HTTP against bench/backend. After the probed
+# each, checked every 10 s over HTTP against bench/backend (which of the two
+# goes first alternates from round to round). After the probed
 # server is ready and every endpoint is up, it measures a control window
 # without queries (probing CPU, lateness), then the saturated run; the
 # lateness histogram (coredns_failover_probe_lateness_seconds) is scraped
@@ -416,7 +417,10 @@ else
   other_q=() idle=() idle_cpu=() idle_share=() busy=() busy_cpu=() busy_share=() probing=() down=() startup=() shutdown=()
   : >"$tmp/late.idle"
   : >"$tmp/late.busy"
-  for ((r = 1; r <= rounds; r++)); do
+  # run_idle and run_probing measure one round of each side; the rounds
+  # alternate which side goes first, so that a drift of the machine during a
+  # round does not always favour the same side.
+  run_idle() {
     start_server "$tmp/Corefile.idle"
     check static.example.org 192.0.2.10
     [ "$r" -gt 1 ] || seconds=2 perf static.example.org >/dev/null
@@ -437,7 +441,9 @@ else
     halt "$other" 20
     forget "$other"
     stop_server
+  }
 
+  run_probing() {
     t0=$SECONDS
     start_server "$tmp/Corefile.probing"
     startup+=("$((SECONDS - t0))")
@@ -481,6 +487,16 @@ else
     # waited for.
     stop_server 10
     shutdown+=("$halted")
+  }
+
+  for ((r = 1; r <= rounds; r++)); do
+    if ((r % 2)); then
+      run_idle
+      run_probing
+    else
+      run_probing
+      run_idle
+    fi
   done
 
   # p99 prints the bucket holding the 99th percentile of a summed lateness
