@@ -1,5 +1,5 @@
 // Command backend is the health-check target of bench/dnsperf.sh: it answers
-// every request with 200 and closes the connection, as the failover prober
+// every request with 200 and "ok" and closes the connection, as the failover prober
 // expects of a healthy endpoint. It is a compiled server rather than a script
 // so that ten thousand probes per interval measure the prober, not the target.
 //
@@ -16,6 +16,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -28,7 +29,8 @@ func main() {
 	flag.Parse()
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.WriteHeader(http.StatusOK)
+			// A body, so that a check with "body ok" passes too.
+			io.WriteString(w, "ok\n")
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
