@@ -113,7 +113,13 @@ func BenchmarkProbeCPU(b *testing.B) {
 		}
 	}
 	floor := func(exchange bool) func(*testing.B) Prober {
-		return func(*testing.B) Prober { return &floorProber{addr: addr, exchange: exchange} }
+		return func(b *testing.B) Prober {
+			ap, err := netip.ParseAddrPort(addr)
+			if err != nil || !ap.Addr().Is4() {
+				b.Fatalf("The floor cases take an IPv4 address and port, got %q", addr)
+			}
+			return &floorProber{to: &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}, exchange: exchange}
+		}
 	}
 	for _, tc := range []struct {
 		name string
@@ -195,7 +201,7 @@ func cpuBenchPacing(b *testing.B) (batch int, pause time.Duration) {
 // of the response headers, and closes with a reset, in system calls on a
 // non-blocking socket that waits in Go's poller as net's do.
 type floorProber struct {
-	addr     string
+	to       *syscall.SockaddrInet4
 	exchange bool
 }
 
@@ -209,15 +215,11 @@ func (p *floorProber) Probe(context.Context) Result {
 }
 
 func (p *floorProber) probe() error {
-	ap, err := netip.ParseAddrPort(p.addr)
-	if err != nil {
-		return err
-	}
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
-	err = syscall.Connect(fd, &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()})
+	err = syscall.Connect(fd, p.to)
 	if err != nil && err != syscall.EINPROGRESS {
 		syscall.Close(fd)
 		return err
@@ -230,6 +232,7 @@ func (p *floorProber) probe() error {
 	}
 	var soErr error
 	if err := rc.Write(func(fd uintptr) bool {
+		soErr = nil
 		n, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
 		if err != nil {
 			soErr = err
