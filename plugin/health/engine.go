@@ -107,10 +107,9 @@ func (e *Engine) FirstRound(ms []*Monitor) {
 		go func() {
 			defer wg.Done()
 			e.sem <- struct{}{}
-			start := time.Now()
 			r := m.prober.Probe(context.Background())
 			<-e.sem
-			e.record(m, r, 0, start)
+			e.record(m, r)
 		}()
 	}
 	wg.Wait()
@@ -313,12 +312,13 @@ func (e *Engine) sooner(m *Monitor) bool {
 	return e.wakeAt.IsZero() || m.due.Before(e.wakeAt)
 }
 
-// record applies a first-round result.
-func (e *Engine) record(m *Monitor, r probe.Result, late time.Duration, _ time.Time) {
+// record applies a first-round result. The first round has no schedule to
+// be late against.
+func (e *Engine) record(m *Monitor, r probe.Result) {
 	e.mu.Lock()
 	t, changed := e.observe(m, r)
 	e.mu.Unlock()
-	e.after(m, r, late, t, changed)
+	e.after(m, r, 0, t, changed)
 }
 
 // observe runs the tracker and publishes the state for queries; e.mu is held.
