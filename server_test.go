@@ -125,6 +125,9 @@ type healthBackend struct {
 	srv    *httptest.Server
 	failed atomic.Bool
 	hits   atomic.Int64
+
+	mu sync.Mutex
+	at []time.Time // when each probe arrived
 }
 
 // newHealthBackend serves /health on ln (or on 127.0.0.1:0 when ln is nil).
@@ -132,6 +135,9 @@ func newHealthBackend(t *testing.T, ln net.Listener) *healthBackend {
 	t.Helper()
 	b := &healthBackend{}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.mu.Lock()
+		b.at = append(b.at, time.Now())
+		b.mu.Unlock()
 		b.hits.Add(1)
 		if r.URL.Path != "/health" || b.failed.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -147,6 +153,25 @@ func newHealthBackend(t *testing.T, ln net.Listener) *healthBackend {
 	b.srv.Start()
 	t.Cleanup(b.srv.Close)
 	return b
+}
+
+// probeTimes lists when the backend was probed.
+func (b *healthBackend) probeTimes() []time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.at)
+}
+
+// waitHits waits until the backend has been probed at least n times.
+func (b *healthBackend) waitHits(t *testing.T, n int64, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for b.hits.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("Expected %d probes at %s within %s, got %d", n, b.url(), within, b.hits.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // port is the backend's TCP port as text.

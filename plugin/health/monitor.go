@@ -50,13 +50,16 @@ type Monitor struct {
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when an in-flight probe has finished
 
-	mu        sync.RWMutex // guards listeners; held for reading while they run
-	listeners map[*listenerHandle]Listener
+	mu            sync.RWMutex // guards subscriptions; held for reading while they run
+	subscriptions map[*subscription]struct{}
 
 	refs int // guarded by Registry.mu
 }
 
-type listenerHandle struct{}
+// subscription is one Subscribe call. It holds the listener so that it is
+// never of zero size: Go may give every allocation of a zero-size type one
+// and the same address, and all subscribers would then share one map key.
+type subscription struct{ listener Listener }
 
 // NewMonitor makes a monitor; it does nothing until an engine runs it.
 func NewMonitor(key, address string, pace Pace, p probe.Prober) *Monitor {
@@ -73,16 +76,16 @@ func (m *Monitor) Pace() Pace { return m.pace }
 
 // Subscribe registers l and returns a function that removes it.
 func (m *Monitor) Subscribe(l Listener) (unsubscribe func()) {
-	h := new(listenerHandle)
+	s := &subscription{listener: l}
 	m.mu.Lock()
-	if m.listeners == nil {
-		m.listeners = make(map[*listenerHandle]Listener)
+	if m.subscriptions == nil {
+		m.subscriptions = make(map[*subscription]struct{})
 	}
-	m.listeners[h] = l
+	m.subscriptions[s] = struct{}{}
 	m.mu.Unlock()
 	return func() {
 		m.mu.Lock()
-		delete(m.listeners, h)
+		delete(m.subscriptions, s)
 		m.mu.Unlock()
 	}
 }
@@ -93,7 +96,7 @@ func (m *Monitor) Subscribe(l Listener) (unsubscribe func()) {
 func (m *Monitor) publish(t Transition) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	for _, l := range m.listeners {
-		l(t)
+	for s := range m.subscriptions {
+		s.listener(t)
 	}
 }

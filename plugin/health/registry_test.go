@@ -148,3 +148,76 @@ func TestRegistryReloadKeepsMonitor(t *testing.T) {
 		noCall(t, p, time.Minute)
 	})
 }
+
+// Stanzas that share a probe each subscribe to it; every one of them must hear
+// every transition, however many there are.
+func TestMonitorEverySubscriberHears(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := NewEngine(0)
+		r := NewRegistry(e)
+		p := newScriptedProber()
+		b := &builder{p: p}
+
+		m, _ := r.Acquire("a", b.build("a"))
+		t.Cleanup(func() { e.Remove(m); e.Wait() })
+		logs := make([]transitionLog, 3)
+		for i := range logs {
+			m.Subscribe(logs[i].listen)
+		}
+		go e.FirstRound([]*Monitor{m})
+		nextCall(t, p, time.Minute).reply <- pass
+		synctest.Wait()
+		e.Add(m)
+		for range steady.Fall {
+			nextCall(t, p, time.Minute).reply <- fail
+			synctest.Wait()
+		}
+		for range steady.Rise {
+			nextCall(t, p, time.Minute).reply <- pass
+			synctest.Wait()
+		}
+		for i := range logs {
+			hs := logs[i].all()
+			if len(hs) != 3 || hs[0].To != Up || hs[1].To != Down || hs[2].To != Up {
+				t.Errorf("Expected subscriber %d of 3 to hear unknown -> up -> down -> up, got %v", i+1, hs)
+			}
+		}
+	})
+}
+
+// A reload subscribes the new configuration before the old one unsubscribes,
+// as caddy starts the new instance before it stops the old: the kept monitor
+// must go on publishing to the new configuration.
+func TestRegistryReloadPublishesToTheNewConfiguration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := NewEngine(0)
+		r := NewRegistry(e)
+		p := newScriptedProber()
+		b := &builder{p: p}
+
+		old, _ := r.Acquire("a", b.build("a"))
+		t.Cleanup(func() { e.Remove(old); e.Wait() })
+		var before, after transitionLog
+		unsubscribe := old.Subscribe(before.listen)
+		go e.FirstRound([]*Monitor{old})
+		nextCall(t, p, time.Minute).reply <- fail
+		synctest.Wait()
+		e.Add(old)
+
+		cur, _ := r.Acquire("a", b.build("a"))
+		cur.Subscribe(after.listen)
+		unsubscribe()
+		r.Release(old)
+
+		for range steady.Rise {
+			nextCall(t, p, time.Minute).reply <- pass
+			synctest.Wait()
+		}
+		if hs := after.all(); len(hs) != 1 || hs[0].From != Down || hs[0].To != Up {
+			t.Errorf("Expected the new configuration to hear down -> up after the reload, got %v", hs)
+		}
+		if hs := before.all(); len(hs) != 1 || hs[0].To != Down {
+			t.Errorf("Expected the old configuration to hear only its first probe, got %v", hs)
+		}
+	})
+}

@@ -1,0 +1,162 @@
+package failover
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// lifecycleCorefile serves r.example.test from an active-passive pair probed
+// every second, as an operator would set it up; extra goes into the block.
+func lifecycleCorefile(port string, primary, backup *healthBackend, rise int, extra string) string {
+	return fmt.Sprintf(`example.test:%s {
+    bind 127.0.0.1
+    %s
+    failover r.example.test {
+        endpoint 192.0.2.10 priority 1 check %s
+        endpoint 192.0.2.20 priority 2 check %s
+        interval 1s
+        timeout 500ms
+        fall 2
+        rise %d
+    }
+}`, port, extra, primary.url(), backup.url(), rise)
+}
+
+const lifecycleInterval = time.Second
+
+// A primary that is down when the configuration is reloaded, and heals after
+// it, comes back after rise probes, as it does without a reload.
+func TestReloadDoesNotFreezeRecovery(t *testing.T) {
+	for _, rise := range []int{2, 4} {
+		t.Run(fmt.Sprintf("rise %d", rise), func(t *testing.T) {
+			logs := captureLog(t)
+			primary, backup := newHealthBackend(t, nil), newHealthBackend(t, nil)
+			port := freeUDPPort(t)
+			i := startInstance(t, lifecycleCorefile(port, primary, backup, rise, ""))
+			i.waitAnswer(t, "r.example.test.", []string{"192.0.2.10"}, 5*time.Second)
+
+			primary.failed.Store(true)
+			i.waitAnswer(t, "r.example.test.", []string{"192.0.2.20"}, 5*time.Second)
+			if err := i.reload(t, lifecycleCorefile(port, primary, backup, rise, "log")); err != nil {
+				t.Fatalf("Expected the reload to succeed, got %v", err)
+			}
+			primary.failed.Store(false)
+			healed := time.Now()
+			// rise successes, the first of them up to an interval away.
+			within := time.Duration(rise+1)*lifecycleInterval + time.Second
+			back := i.waitAnswer(t, "r.example.test.", []string{"192.0.2.10"}, within)
+			t.Logf("Back on the primary %s after it healed", back.Sub(healed).Round(time.Millisecond))
+			waitLog(t, logs, "r.example.test.: endpoint 192.0.2.10 down -> up")
+		})
+	}
+}
+
+// A primary that is down at the reload and stays down is still down after
+// it: the reload neither re-probes it into another state nor flips it back.
+func TestReloadWhileDownStaysDown(t *testing.T) {
+	logs := captureLog(t)
+	primary, backup := newHealthBackend(t, nil), newHealthBackend(t, nil)
+	port := freeUDPPort(t)
+	i := startInstance(t, lifecycleCorefile(port, primary, backup, 2, ""))
+	primary.failed.Store(true)
+	i.waitAnswer(t, "r.example.test.", []string{"192.0.2.20"}, 5*time.Second)
+	if err := i.reload(t, lifecycleCorefile(port, primary, backup, 2, "log")); err != nil {
+		t.Fatalf("Expected the reload to succeed, got %v", err)
+	}
+	// Answer after answer while the down primary is probed four more times.
+	target := primary.hits.Load() + 4
+	deadline := time.Now().Add(4*lifecycleInterval + 3*time.Second)
+	for primary.hits.Load() < target {
+		if got := addresses(i.mustAsk(t, "udp", "r.example.test.", dns.TypeA)); !slices.Equal(got, []string{"192.0.2.20"}) {
+			t.Fatalf("Expected the down primary to stay down across the reload, answering 192.0.2.20, got %v", got)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Expected 4 probes of the primary after the reload, got %d", 4-(target-primary.hits.Load()))
+		}
+		time.Sleep(50 * time.Millisecond) // the query rate, not a wait for an event
+	}
+	if strings.Contains(logs.String(), "-> up") {
+		t.Errorf("Expected no endpoint to come up, got the log:\n%s", logs)
+	}
+}
+
+// A healthy endpoint's probes keep their period across a reload: no probe
+// is skipped or repeated because the configuration changed.
+func TestReloadKeepsTheProbeSchedule(t *testing.T) {
+	primary, backup := newHealthBackend(t, nil), newHealthBackend(t, nil)
+	port := freeUDPPort(t)
+	i := startInstance(t, lifecycleCorefile(port, primary, backup, 2, ""))
+	primary.waitHits(t, 3, 5*time.Second) // the first round and two steady probes
+	if err := i.reload(t, lifecycleCorefile(port, primary, backup, 2, "log")); err != nil {
+		t.Fatalf("Expected the reload to succeed, got %v", err)
+	}
+	reloaded := time.Now()
+	primary.waitHits(t, primary.hits.Load()+3, 5*time.Second)
+
+	times := primary.probeTimes()[1:] // steady probes only: the first round is not on the grid
+	var gaps []time.Duration
+	for k := 1; k < len(times); k++ {
+		gaps = append(gaps, times[k].Sub(times[k-1]))
+	}
+	// The engine's clock ticks every 100 ms, so a probe may start that much
+	// off its grid; anything longer is a probe the reload lost.
+	limit := lifecycleInterval + 150*time.Millisecond
+	for k, g := range gaps {
+		if g > limit || g < lifecycleInterval-150*time.Millisecond {
+			t.Errorf("Expected probes every %s across the reload at %s, got a gap of %s before probe %d at %s (all gaps %v)",
+				lifecycleInterval, reloaded.Format("15:04:05.000"), g, k+2, times[k+1].Format("15:04:05.000"), gaps)
+		}
+	}
+	if got := addresses(i.mustAsk(t, "udp", "r.example.test.", dns.TypeA)); !slices.Equal(got, []string{"192.0.2.10"}) {
+		t.Errorf("Expected 192.0.2.10 after the reload, got %v", got)
+	}
+}
+
+// Stanzas in one server block and in several, sharing one endpoint with one
+// check, share its probe, and every one of them follows it down and up.
+func TestSharedProbeReachesEveryStanza(t *testing.T) {
+	primary := newHealthBackend(t, nil)
+	port := freeUDPPort(t)
+	stanza := func(name, backup string) string {
+		return fmt.Sprintf(`
+    failover %s {
+        endpoint 192.0.2.10 priority 1 check %s
+        endpoint %s priority 2
+        interval 1s
+        timeout 500ms
+        fall 2
+        rise 2
+    }`, name, primary.url(), backup)
+	}
+	corefile := fmt.Sprintf("example.org:%s {\n    bind 127.0.0.1%s%s%s\n}\nexample.net:%s {\n    bind 127.0.0.1%s%s\n}\n",
+		port, stanza("a.example.org", "192.0.2.21"), stanza("b.example.org", "192.0.2.22"), stanza("c.example.org", "192.0.2.23"),
+		port, stanza("a.example.net", "192.0.2.24"), stanza("b.example.net", "192.0.2.25"))
+	i := startInstance(t, corefile)
+	names := map[string]string{
+		"a.example.org.": "192.0.2.21", "b.example.org.": "192.0.2.22", "c.example.org.": "192.0.2.23",
+		"a.example.net.": "192.0.2.24", "b.example.net.": "192.0.2.25",
+	}
+	if got := primary.hits.Load(); got != 1 {
+		t.Errorf("Expected one first probe shared by the five stanzas, got %d", got)
+	}
+	for round := range 2 {
+		primary.failed.Store(true)
+		for name, backup := range names {
+			i.waitAnswer(t, name, []string{backup}, 5*time.Second)
+		}
+		primary.failed.Store(false)
+		for name := range names {
+			i.waitAnswer(t, name, []string{"192.0.2.10"}, 5*time.Second)
+		}
+		if round == 0 {
+			if err := i.reload(t, corefile+"\n"); err != nil {
+				t.Fatalf("Expected the reload to succeed, got %v", err)
+			}
+		}
+	}
+}
