@@ -32,7 +32,8 @@ type Failover struct {
 	started  atomic.Bool       // the first probe round is over; transitions rebuild from now on
 	monitors []*health.Monitor // acquired in OnStartup, released in OnShutdown
 	unsubs   []func()
-	held     bool // whether start took the metric series (see series.go)
+	held     bool        // whether start took the metric series (see series.go)
+	gen      *generation // the caddy instance it runs in (see instances.go)
 
 	sources          map[string]*geo.Source // geoip files by path
 	geoStop, geoDone chan struct{}

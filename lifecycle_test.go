@@ -2,6 +2,7 @@ package failover
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -159,4 +160,77 @@ func TestSharedProbeReachesEveryStanza(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A reload that fails after the new configuration's OnStartup ran, here on a
+// port that is already taken, leaves exactly the old configuration: the same
+// probe targets at the same rate, and none of the new one's probes or series.
+func TestFailedReloadLeavesTheOldConfiguration(t *testing.T) {
+	primary, backup := newHealthBackend(t, nil), newHealthBackend(t, nil)
+	added, other := newHealthBackend(t, nil), newHealthBackend(t, nil)
+	port := freeUDPPort(t)
+	old := lifecycleCorefile(port, primary, backup, 2, "")
+	i := startInstance(t, old)
+	primary.waitHits(t, 2, 5*time.Second)
+	from := time.Now()
+	primary.waitHits(t, 5, 6*time.Second)
+	rateBefore := 3 / time.Since(from).Seconds()
+	before := monitors.Len()
+
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	_, takenPort, _ := net.SplitHostPort(taken.Addr().String())
+	// The new configuration adds an endpoint to the kept block and a block of
+	// its own on the taken port.
+	next := strings.Replace(lifecycleCorefile(port, primary, backup, 2, ""),
+		"endpoint 192.0.2.20", "endpoint 192.0.2.30 priority 3 check "+added.url()+"\n        endpoint 192.0.2.20", 1) +
+		fmt.Sprintf(`
+example.net:%s {
+    bind 127.0.0.1
+    failover www.example.net {
+        endpoint 192.0.2.40 check %s
+        interval 1s
+    }
+}`, takenPort, other.url())
+	err = i.reload(t, next)
+	if err == nil {
+		t.Fatal("Expected the reload onto a taken port to fail")
+	}
+	t.Logf("The reload failed: %v", err)
+	// Each new endpoint had its first probe in the failed OnStartup.
+	if got := added.hits.Load() + other.hits.Load(); got != 2 {
+		t.Errorf("Expected one first probe of each new endpoint, got %d", got)
+	}
+	if got := monitors.Len(); got != before {
+		t.Errorf("Expected the %d probes of before the failed reload, got %d", before, got)
+	}
+
+	// Over the next four probes of the kept primary, nothing else is probed.
+	hits := primary.hits.Load()
+	from = time.Now()
+	primary.waitHits(t, hits+4, 6*time.Second)
+	rateAfter := 4 / time.Since(from).Seconds()
+	if got := added.hits.Load() + other.hits.Load(); got != 2 {
+		t.Errorf("Expected the failed configuration's endpoints not to be probed after it failed, got %d more probes", got-2)
+	}
+	t.Logf("The primary's probes a second: %.2f before the failed reload, %.2f after", rateBefore, rateAfter)
+	if rateAfter > 1.3 {
+		t.Errorf("Expected the primary to be probed once a second as before, got %.2f probes a second", rateAfter)
+	}
+	for _, labels := range []map[string]string{{"endpoint": "192.0.2.30"}, {"endpoint": "192.0.2.40"}, {"name": "www.example.net."}} {
+		for _, metric := range []string{"coredns_failover_probes_total", "coredns_failover_endpoint_up", "coredns_failover_endpoint_weight"} {
+			if _, ok := metricValue(t, metric, labels); ok {
+				t.Errorf("Expected no %s series %v of the failed configuration, found one", metric, labels)
+			}
+		}
+	}
+	if got := addresses(i.mustAsk(t, "udp", "r.example.test.", dns.TypeA)); !slices.Equal(got, []string{"192.0.2.10"}) {
+		t.Errorf("Expected the old configuration to keep answering 192.0.2.10, got %v", got)
+	}
+	// The old configuration still follows its probes.
+	primary.failed.Store(true)
+	i.waitAnswer(t, "r.example.test.", []string{"192.0.2.20"}, 5*time.Second)
 }

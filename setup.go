@@ -46,6 +46,7 @@ func setup(c *caddy.Controller) error {
 	}
 	// Probes start in OnStartup, never in setup: a later error in the same
 	// Corefile would otherwise leave them running.
+	f.gen = generationOf(c)
 	c.OnStartup(f.start)
 	c.OnShutdown(f.stop)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
@@ -136,6 +137,7 @@ func (f *Failover) start() error {
 		go f.watchGeo(f.geoStop, f.geoDone)
 	}
 	f.ready.Store(true)
+	track(f)
 	return nil
 }
 
@@ -160,6 +162,7 @@ func (f *Failover) acquire(spec probe.Spec, address string, pace health.Pace) (*
 
 // stop releases the monitors; the last user of one stops its probes.
 func (f *Failover) stop() error {
+	untrack(f)
 	if f.geoStop != nil {
 		close(f.geoStop)
 		<-f.geoDone
