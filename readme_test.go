@@ -14,24 +14,53 @@ import (
 	"github.com/failover-dns/failover/plugin/geo/geotest"
 )
 
-// TestReadme keeps the README honest: its sections come in CoreDNS's order and
-// every failover stanza of its corefile examples, and of example.Corefile,
-// parses. They are parsed, not started: their checks point at addresses that
-// are examples, not hosts to probe.
+// TestReadme keeps the README honest: its sections come in CoreDNS's order
+// (Name to See Also first, the plugin's own after), those CoreDNS publishes
+// hold no link that works only inside this repository, and every failover
+// stanza of its corefile examples, and of example.Corefile, parses. They are
+// parsed, not started: their checks point at addresses that are examples, not
+// hosts to probe.
 func TestReadme(t *testing.T) {
 	text, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"## Name", "## Description", "## Syntax", "## Examples", "## Metrics", "## Ready", "## See Also"}
-	at := 0
-	for _, line := range strings.Split(string(text), "\n") {
-		if at < len(want) && line == want[at] {
-			at++
+	lines := strings.Split(string(text), "\n")
+	headings := sections(lines)
+	want := []string{"## Name", "## Description", "## Syntax", "## Metrics", "## Ready", "## Examples", "## See Also"}
+	var got []string
+	for _, h := range headings[:min(len(want), len(headings))] {
+		got = append(got, lines[h])
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Expected the README's first sections to be %q in that order, got %q", want, got)
+	}
+
+	// What CoreDNS publishes, Name to See Also, links only to absolute URLs:
+	// a relative or anchor link works only inside this repository.
+	from, to := 0, len(lines)
+	for i, h := range headings {
+		switch lines[h] {
+		case "## Name":
+			from = h
+		case "## See Also":
+			if i+1 < len(headings) {
+				to = headings[i+1]
+			}
 		}
 	}
-	if at != len(want) {
-		t.Errorf("Expected README sections in the order %v, missing %q", want, want[at])
+	for n := from; n < to; n++ {
+		for rest := lines[n]; ; {
+			i := strings.Index(rest, "](")
+			if i < 0 {
+				break
+			}
+			rest = rest[i+2:]
+			if !strings.HasPrefix(rest, "http://") && !strings.HasPrefix(rest, "https://") {
+				link, _, _ := strings.Cut(rest, ")")
+				t.Errorf("Expected only http:// and https:// links from Name to See Also, line %d links to %q", n+1, link)
+			}
+		}
 	}
 
 	blocks := corefileBlocks(t, string(text))
@@ -71,6 +100,23 @@ func TestReadme(t *testing.T) {
 	if stanzas < 5 {
 		t.Errorf("Expected the examples to hold at least 5 failover stanzas, got %d", stanzas)
 	}
+}
+
+// sections returns the indexes of the lines that open a "## " section,
+// outside fenced blocks.
+func sections(lines []string) []int {
+	var at []int
+	fenced := false
+	for i, line := range lines {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trimmed, "~~~") || strings.HasPrefix(trimmed, "```"):
+			fenced = !fenced
+		case !fenced && strings.HasPrefix(line, "## "):
+			at = append(at, i)
+		}
+	}
+	return at
 }
 
 // corefileBlocks returns the bodies of the README's "~~~ corefile" fences.
