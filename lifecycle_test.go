@@ -234,3 +234,43 @@ example.net:%s {
 	primary.failed.Store(true)
 	i.waitAnswer(t, "r.example.test.", []string{"192.0.2.20"}, 5*time.Second)
 }
+
+// A fresh server answers within about the longest timeout, however many of
+// its endpoints accept connections and never answer: the endpoints probed by
+// then are down, the others count as up until their probe has failed.
+func TestStartIsBoundedWithEndpointsThatNeverAnswer(t *testing.T) {
+	captureLog(t)                                 // a line for every endpoint down at its first probe
+	hole, err := net.Listen("tcp", "127.0.0.1:0") // never accepts
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	const n, timeout = 2000, time.Second
+	var b strings.Builder
+	for k := range n {
+		fmt.Fprintf(&b, `    failover e%d.example.org {
+        endpoint 10.0.%d.%d priority 1 check http://%s/e/%d
+        endpoint 192.0.2.1 priority 2
+        interval 2s
+        timeout %s
+    }
+`, k, k/250, k%250+1, hole.Addr(), k, timeout)
+	}
+	start := time.Now()
+	s := startServer(t, "example.org:0 {\n    bind 127.0.0.1\n"+b.String()+"}\n")
+	r := s.mustAsk(t, "udp", "e0.example.org.", dns.TypeA)
+	first := time.Since(start)
+	t.Logf("First answer %s after the start with %d endpoints that never answer", first.Round(time.Millisecond), n)
+	if limit := timeout + time.Second; first > limit {
+		t.Errorf("Expected the first answer within %s, got %s", limit, first)
+	}
+	if got := addresses(r); !slices.Equal(got, []string{"192.0.2.1"}) {
+		t.Errorf("Expected e0, probed at once, to have failed over to 192.0.2.1, got %v", got)
+	}
+	last := fmt.Sprintf("e%d.example.org.", n-1)
+	if got := addresses(s.mustAsk(t, "udp", last, dns.TypeA)); !slices.Equal(got, []string{"10.0.7.250"}) {
+		t.Errorf("Expected %s, not yet probed, to count as up and answer 10.0.7.250, got %v", last, got)
+	}
+	// Its schedule probes it within an interval, and the probe times out.
+	s.waitAnswer(t, last, []string{"192.0.2.1"}, 2*time.Second+timeout+time.Second)
+}

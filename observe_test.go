@@ -2,6 +2,8 @@ package failover
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	stdlog "log"
 	"strings"
 	"sync"
@@ -285,5 +287,48 @@ func TestEndpointSharedByStanzasIsProbedOnce(t *testing.T) {
 	}
 	if f.stanzas[0].endpoints[0].monitor != f.stanzas[1].endpoints[0].monitor {
 		t.Error("Expected the two stanzas to share one monitor")
+	}
+}
+
+// The check label is the URL the probe really uses, and monitors that share
+// a label share its series until the last of them is gone.
+func TestProbeSeriesLabelsAndSharing(t *testing.T) {
+	port := freeUDPPort(t)
+	_, backendPort, _ := net.SplitHostPort(closedPort(t))
+	stanza := func(name, endpoint, extra string) string {
+		return fmt.Sprintf("    failover %s {\n        endpoint %s check http://{address}:%s/health\n        interval 1h\n%s    }\n", name, endpoint, backendPort, extra)
+	}
+	v6 := stanza("v6.example.org", "::1", "")
+	host := stanza("host.example.org", "localhost.", "")
+	first := stanza("h1.example.org", "127.0.0.1", "        header X-Tenant one\n")
+	second := stanza("h2.example.org", "127.0.0.1", "        header X-Tenant two\n")
+	corefile := func(stanzas ...string) string {
+		return "example.org:" + port + " {\n    bind 127.0.0.1\n" + strings.Join(stanzas, "") + "}\n"
+	}
+	i := startInstance(t, corefile(v6, host, first, second))
+	for endpoint, check := range map[string]string{
+		"::1":        "http://[::1]:" + backendPort + "/health",
+		"localhost.": "http://localhost:" + backendPort + "/health",
+		"127.0.0.1":  "http://127.0.0.1:" + backendPort + "/health",
+	} {
+		if _, ok := metricValue(t, "coredns_failover_probes_total", map[string]string{"endpoint": endpoint, "check": check}); !ok {
+			t.Errorf("Expected a probes_total series for %s with check %q", endpoint, check)
+		}
+	}
+	shared := map[string]string{"endpoint": "127.0.0.1", "check": "http://127.0.0.1:" + backendPort + "/health", "result": "refused"}
+	if got, _ := metricValue(t, "coredns_failover_probes_total", shared); got != 2 {
+		t.Errorf("Expected the two monitors that differ by a header to count 2 first probes in one series, got %v", got)
+	}
+	if err := i.reload(t, corefile(v6, host, first)); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := metricValue(t, "coredns_failover_probes_total", shared); !ok || got != 2 {
+		t.Errorf("Expected the shared series to outlive the monitor that was removed, with its count 2, got %v (present %t)", got, ok)
+	}
+	if err := i.reload(t, corefile(v6, host)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := metricValue(t, "coredns_failover_probes_total", shared); ok {
+		t.Error("Expected the shared series to be deleted with the last monitor behind it")
 	}
 }

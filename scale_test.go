@@ -37,6 +37,9 @@ const (
 	scaleWindowEnv  = "FAILOVER_SCALE_WINDOW"  // measuring window; default 3m
 	scaleProfileEnv = "FAILOVER_SCALE_PROFILE" // directory for cpu.pprof and heap.pprof of the window
 	scaleBackendEnv = "FAILOVER_SCALE_BACKEND" // set in the backend process: how many listeners
+	// "1": the backend accepts connections and never answers, and the test
+	// measures only how soon a fresh server answers.
+	scaleBlackHoleEnv = "FAILOVER_SCALE_BLACKHOLE"
 )
 
 // What the plugin promises at 10,000 endpoints probed every 10 s.
@@ -45,6 +48,14 @@ const (
 	scaleMaxRSS   = 200 << 20
 	scaleMaxLate  = 100 * time.Millisecond // p99 of probe lateness
 	scaleMaxSetup = 2 * time.Second
+	// The first answer of a fresh server, with healthy endpoints, and with
+	// endpoints that never answer: then the longest timeout and a second.
+	scaleMaxFirstAnswer          = time.Second
+	scaleMaxFirstAnswerBlackHole = 2*time.Second + time.Second
+	// The busiest 100 ms of the window against the mean: how evenly the
+	// probes are spread.
+	scaleMaxBurst = 1.1
+	scaleBurstBin = 100 * time.Millisecond
 
 	scaleInterval = 10 * time.Second
 	// Probes are spread over this many backend addresses, as real endpoints
@@ -63,6 +74,22 @@ func TestScaleBackend(t *testing.T) {
 		t.Skipf("Only runs as TestScale10k's backend process (%s=N)", scaleBackendEnv)
 	}
 	raiseFileLimit(t)
+	if os.Getenv(scaleBlackHoleEnv) == "1" {
+		// Listening without accepting: the kernel completes the handshakes
+		// and then holds the connections, or drops the SYNs once the queue
+		// is full; no probe ever gets an answer.
+		for i := range n {
+			addr := net.IPv4(127, 0, 1+byte(i>>8), byte(i+1)).String()
+			ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+			if err != nil {
+				t.Fatalf("Expected to listen on %s, got %v", addr, err)
+			}
+			defer ln.Close()
+			fmt.Printf("listening %s\n", ln.Addr())
+		}
+		io.Copy(io.Discard, os.Stdin)
+		return
+	}
 	srv := &http.Server{
 		Handler:           http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -193,6 +220,7 @@ type scaleRecorder struct {
 	duration    []time.Duration
 	dropped     int
 	slots       []scaleSlot // one per interval of the window
+	bins        []int       // probes started in each scaleBurstBin of the window
 
 	probes   [4]int
 	failures [4]int
@@ -244,6 +272,9 @@ func (l *scaleRecorder) observe(m *health.Monitor, r probe.Result, late time.Dur
 		} else {
 			l.dropped++
 		}
+		if i := int(now.Add(-r.Duration).Sub(l.windowStart) / scaleBurstBin); i >= 0 && i < len(l.bins) {
+			l.bins[i]++
+		}
 		if i := int(now.Sub(l.windowStart) / scaleInterval); i < len(l.slots) {
 			sl := &l.slots[i]
 			if sl.probes == 0 {
@@ -291,6 +322,7 @@ func TestScale10k(t *testing.T) {
 		t.Fatalf("Expected no monitors left by other tests, got %d", monitors.Len())
 	}
 	raiseFileLimit(t)
+	blackHole := os.Getenv(scaleBlackHoleEnv) == "1"
 	backends, backendPID := startScaleBackend(t, scaleListeners)
 	stanzas := scaleStanzas(n, backends)
 
@@ -318,6 +350,7 @@ func TestScale10k(t *testing.T) {
 		late:          make([]time.Duration, 0, steady),
 		duration:      make([]time.Duration, 0, steady),
 		slots:         make([]scaleSlot, int(window/scaleInterval)+1),
+		bins:          make([]int, int(window/scaleBurstBin)),
 		kinds:         make(map[string]int),
 	}
 	// Installed while no probe runs, and restored after the server's probes
@@ -339,12 +372,28 @@ func TestScale10k(t *testing.T) {
 	if got := monitors.Len(); got != n {
 		t.Fatalf("Expected %d monitors, one per endpoint, got %d", n, got)
 	}
-	for _, i := range []int{0, n / 2, n - 1} {
+	var firstAnswer time.Duration
+	for k, i := range []int{0, n / 2, n - 1} {
 		name := fmt.Sprintf("e%d.example.org.", i)
 		want := net.IPv4(10, byte((i+1)>>16), byte((i+1)>>8), byte(i+1)).String()
 		if got := addresses(s.mustAsk(t, "udp", name, dns.TypeA)); !slices.Equal(got, []string{want}) {
 			t.Fatalf("Expected %s to answer [%s], got %v", name, want, got)
 		}
+		if k == 0 {
+			firstAnswer = time.Since(t0)
+		}
+	}
+	if blackHole {
+		rec.mu.Lock()
+		failed := rec.failures[0]
+		rec.mu.Unlock()
+		t.Logf("| scale: %d endpoints whose checks accept and never answer (timeout 2s), %d backend addresses", n, len(backends))
+		t.Logf("| first answer         %8.3f s    target <= %s; caddy.Start %.3f s", firstAnswer.Seconds(), scaleMaxFirstAnswerBlackHole, startTime.Seconds())
+		t.Logf("| first probes failed  %8d    by the first answer; the others count as up until theirs fail", failed)
+		if firstAnswer > scaleMaxFirstAnswerBlackHole {
+			t.Errorf("Expected the first answer within %s with endpoints that never answer, got %s", scaleMaxFirstAnswerBlackHole, firstAnswer)
+		}
+		return
 	}
 
 	// The steady state starts once every endpoint has had a probe on its
@@ -413,6 +462,7 @@ func TestScale10k(t *testing.T) {
 	}
 	probes, failures, dropped, failure := rec.probes, rec.failures, rec.dropped, rec.failure
 	slots := slices.Clone(rec.slots)
+	burst, binMean := burstiness(rec.bins)
 	var kinds []string
 	for k, v := range rec.kinds {
 		kinds = append(kinds, fmt.Sprintf("%s %d", k, v))
@@ -436,6 +486,7 @@ func TestScale10k(t *testing.T) {
 	}
 	t.Logf("| parse alone          %8.3f s", parseTime.Seconds())
 	t.Logf("| caddy.Start          %8.3f s    target <= %s; first round results from %.3f s to %.3f s", startTime.Seconds(), scaleMaxSetup, firstResult.Seconds(), lastResult.Seconds())
+	t.Logf("| first answer         %8.3f s    target <= %s", firstAnswer.Seconds(), scaleMaxFirstAnswer)
 	t.Logf("| first round probes   %8.3f ms   median duration; p99 %.3f ms, max %.3f ms", millis(quantile(firstDuration, 0.5)), millis(quantile(firstDuration, 0.99)), millis(quantile(firstDuration, 1)))
 	t.Logf("| CPU                  %8.1f %%    of one core, target <= %.0f %%; user %.1f %%, system %.1f %%", 100*cpu, 100*scaleMaxCPU, 100*user, 100*sys)
 	t.Logf("| CPU per probe        %8.0f µs   user %.0f µs, system %.0f µs", perProbe(cpu), perProbe(user), perProbe(sys))
@@ -447,6 +498,7 @@ func TestScale10k(t *testing.T) {
 	t.Logf("| Go heap in use       %8.1f / %.1f MB (max / end)", mb(maxHeap), mb(lastHeap))
 	t.Logf("| goroutines at end    %8d", goroutines)
 	t.Logf("| probes in window     %8d    %.0f/s", probes[2], float64(probes[2])/wall.Seconds())
+	t.Logf("| busiest %s      %8.2f ×    the mean of %.1f probes, target <= %.2f ×", scaleBurstBin, burst, binMean, scaleMaxBurst)
 	t.Logf("| lateness median      %8.3f ms", millis(quantile(late, 0.5)))
 	t.Logf("| lateness p99         %8.3f ms   target <= %s", millis(quantile(late, 0.99)), scaleMaxLate)
 	t.Logf("| lateness max         %8.3f ms", millis(quantile(late, 1)))
@@ -472,6 +524,12 @@ func TestScale10k(t *testing.T) {
 	if want := int(float64(n) * wall.Seconds() / scaleInterval.Seconds() * 0.95); probes[2] < want {
 		t.Errorf("Expected at least %d probes in %s, got %d", want, wall.Round(time.Second), probes[2])
 	}
+	if firstAnswer > scaleMaxFirstAnswer {
+		t.Errorf("Expected the first answer within %s of the start, got %s", scaleMaxFirstAnswer, firstAnswer)
+	}
+	if burst > scaleMaxBurst {
+		t.Errorf("Expected the busiest %s to hold at most %.2f × the mean number of probes, got %.2f ×", scaleBurstBin, scaleMaxBurst, burst)
+	}
 	if startTime > scaleMaxSetup {
 		t.Errorf("Expected caddy.Start with %d stanzas within %s, got %s", n, scaleMaxSetup, startTime)
 	}
@@ -484,6 +542,20 @@ func TestScale10k(t *testing.T) {
 	if p99 := quantile(late, 0.99); p99 > scaleMaxLate {
 		t.Errorf("Expected probes to start at most %s late at p99, got %s", scaleMaxLate, p99)
 	}
+}
+
+// burstiness is the largest count of bins against their mean.
+func burstiness(bins []int) (ratio, mean float64) {
+	total, most := 0, 0
+	for _, b := range bins {
+		total += b
+		most = max(most, b)
+	}
+	if total == 0 {
+		return 0, 0
+	}
+	mean = float64(total) / float64(len(bins))
+	return float64(most) / mean, mean
 }
 
 // startTimerControl measures how late a plain 100 ms timer fires in this

@@ -65,9 +65,30 @@ func dropSeries(m *managed) {
 	}
 }
 
-// dropProbeSeries deletes the probe series of a monitor nobody uses any more.
+// probeSeries counts the monitors behind each probe series: monitors that
+// differ only in what the label does not show (host, headers, timeout,
+// pace) share one series, which must outlive all but the last of them.
+var probeSeries = struct {
+	sync.Mutex
+	refs map[[2]string]int // {endpoint, check}
+}{refs: make(map[[2]string]int)}
+
+func holdProbeSeries(address, check string) {
+	probeSeries.Lock()
+	probeSeries.refs[[2]string{address, check}]++
+	probeSeries.Unlock()
+}
+
+// dropProbeSeries deletes the probe series once no monitor uses them.
 func dropProbeSeries(address, check string) {
-	for _, k := range probe.Kinds() {
-		probes.DeleteLabelValues(address, check, k.String())
+	k := [2]string{address, check}
+	probeSeries.Lock()
+	defer probeSeries.Unlock()
+	if probeSeries.refs[k]--; probeSeries.refs[k] > 0 {
+		return
+	}
+	delete(probeSeries.refs, k)
+	for _, kind := range probe.Kinds() {
+		probes.DeleteLabelValues(address, check, kind.String())
 	}
 }

@@ -2,7 +2,6 @@ package failover
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/coredns/caddy"
@@ -36,6 +35,10 @@ func observeProbe(m *health.Monitor, r probe.Result, late time.Duration) {
 	probeDuration.Observe(r.Duration.Seconds())
 	probeLateness.Observe(late.Seconds())
 }
+
+// firstRoundGrace lets the failures of the first round's probes that hit
+// their timeout be recorded before the server takes queries.
+const firstRoundGrace = 100 * time.Millisecond
 
 func init() { plugin.Register(pluginName, setup) }
 
@@ -96,6 +99,7 @@ func (f *Failover) start() error {
 	}
 	f.held = true
 	var fresh []*health.Monitor
+	var longest time.Duration // the longest timeout of the fresh monitors
 	for _, m := range f.stanzas {
 		for _, ep := range m.endpoints {
 			spec, ok := m.cfg.ProbeSpec(ep.cfg)
@@ -111,11 +115,14 @@ func (f *Failover) start() error {
 			f.monitors = append(f.monitors, mon)
 			if isNew {
 				fresh = append(fresh, mon)
+				longest = max(longest, spec.Timeout)
 			}
 			f.unsubs = append(f.unsubs, mon.Subscribe(func(t health.Transition) { f.transition(m, ep, t) }))
 		}
 	}
-	f.registry.Engine.FirstRound(fresh)
+	// The round is bounded as a whole: a probe that started at once has
+	// ended by then, one that did not counts as up until it has.
+	f.registry.Engine.FirstRound(fresh, longest+firstRoundGrace)
 	// From here transitions rebuild; one that races with the rebuilds below
 	// is still seen, since every rebuild reads the current states.
 	f.started.Store(true)
@@ -150,12 +157,15 @@ func (f *Failover) acquire(spec probe.Spec, address string, pace health.Pace) (*
 			buildErr = err
 		}
 		m := health.NewMonitor(key, address, pace, p)
-		m.Check = strings.ReplaceAll(spec.URL, probe.Placeholder, address)
+		m.Check, _ = probe.CheckURL(spec.URL, address) // New has checked it
 		return m
 	})
 	if buildErr != nil {
 		f.registry.Release(mon)
 		return nil, false, buildErr
+	}
+	if isNew {
+		holdProbeSeries(mon.Address, mon.Check)
 	}
 	return mon, isNew, nil
 }
@@ -210,6 +220,9 @@ func (f *Failover) transition(m *managed, ep *endpoint, t health.Transition) {
 	switch {
 	case t.From == health.Unknown && t.To == health.Up:
 		// The usual start; not worth a line per endpoint.
+	case t.From == health.Unknown:
+		// A first probe that outlasted the bounded first round.
+		log.Warningf("%s: endpoint %s is down at its first probe: %s", name, ep.cfg.Address, t.Result.Reason())
 	case t.To == health.Down:
 		log.Warningf("%s: endpoint %s %s -> down: %s", name, ep.cfg.Address, t.From, t.Result.Reason())
 	default:

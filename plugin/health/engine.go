@@ -3,8 +3,9 @@ package health
 import (
 	"container/heap"
 	"context"
-	"math/rand/v2"
+	"math/bits"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/failover-dns/failover/plugin/probe"
@@ -56,13 +57,14 @@ type Engine struct {
 	// schedules every probe on its own time. Set it before the first Add.
 	Tick time.Duration
 
-	sem chan struct{}
+	concurrency int // first-round probes at once
 
 	mu      sync.Mutex
 	queue   dueQueue
-	count   int       // monitors added and not removed
-	running bool      // the scheduler goroutine is alive
-	wakeAt  time.Time // when the scheduler will next look at the queue; zero if never
+	count   int                      // monitors added and not removed
+	running bool                     // the scheduler goroutine is alive
+	wakeAt  time.Time                // when the scheduler will next look at the queue; zero if never
+	spread  map[time.Duration]uint64 // monitors placed so far, by interval (see phaseOf)
 	wake    chan struct{}
 	wg      sync.WaitGroup
 
@@ -90,49 +92,99 @@ func NewEngine(concurrency int) *Engine {
 		concurrency = DefaultConcurrency
 	}
 	return &Engine{
-		Tick: DefaultTick,
-		sem:  make(chan struct{}, concurrency),
-		wake: make(chan struct{}, 1),
-		jobs: make(chan job),
+		Tick:        DefaultTick,
+		concurrency: concurrency,
+		wake:        make(chan struct{}, 1),
+		jobs:        make(chan job),
 	}
 }
 
-// FirstRound probes every monitor once, in parallel within the engine's
-// bound, and sets each state from that single result. It returns when all are
-// done; each probe is bounded by its own timeout.
-func (e *Engine) FirstRound(ms []*Monitor) {
+// FirstRound probes every monitor once, at most the engine's concurrency at
+// a time, and sets each state from that single result. It returns when all
+// are done or when within has passed, whichever comes first, so that a fresh
+// server answers in about the longest timeout however many endpoints never
+// answer. A probe still running then goes on and records its result when it
+// ends; a monitor whose probe has not started by then is not probed now: it
+// counts as up (Unknown) until the first probe of its steady schedule.
+func (e *Engine) FirstRound(ms []*Monitor, within time.Duration) {
+	deadline := time.Now().Add(within)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for _, m := range ms {
+	for range min(e.concurrency, len(ms)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.sem <- struct{}{}
-			r := m.prober.Probe(context.Background())
-			<-e.sem
-			e.record(m, r)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(ms) || !time.Now().Before(deadline) {
+					return
+				}
+				e.firstProbe(ms[i])
+			}
 		}()
 	}
-	wg.Wait()
+	all := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(all)
+	}()
+	timer := time.NewTimer(within)
+	defer timer.Stop()
+	select {
+	case <-all:
+	case <-timer.C:
+	}
 }
 
-// Add starts steady probing of m. Its phase is drawn at random across one
-// interval, once, so that endpoints added together do not probe together.
+// firstProbe runs m's first probe as its in-flight probe, so that Remove
+// cancels and waits for it as for any other.
+func (e *Engine) firstProbe(m *Monitor) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.mu.Lock()
+	if m.stopped || m.inFlight {
+		e.mu.Unlock()
+		return
+	}
+	m.inFlight, m.cancel, m.done = true, cancel, make(chan struct{})
+	done := m.done
+	e.mu.Unlock()
+	defer close(done)
+	r := m.prober.Probe(ctx)
+
+	e.mu.Lock()
+	m.inFlight = false
+	if m.stopped {
+		e.mu.Unlock()
+		return
+	}
+	t, changed := e.observe(m, r)
+	sooner := false
+	if m.added { // Add came while this probe ran: the schedule starts now
+		m.due = e.next(m)
+		heap.Push(&e.queue, m)
+		sooner = e.sooner(m)
+	}
+	e.mu.Unlock()
+	if sooner {
+		e.poke()
+	}
+	e.after(m, r, 0, t, changed)
+}
+
+// Add starts steady probing of m, at a phase of its interval that spreads
+// the monitors of one interval evenly (see phaseOf). A monitor whose first
+// probe is still running joins its schedule when that probe ends.
 func (e *Engine) Add(m *Monitor) {
 	now := time.Now()
-	offset := time.Duration(0)
-	if m.pace.Interval > 0 {
-		offset = time.Duration(rand.Int64N(int64(m.pace.Interval)))
-	}
 	e.mu.Lock()
-	if m.added {
+	if m.added || m.stopped {
 		e.mu.Unlock()
 		return
 	}
 	m.added = true
 	m.tick = tickFor(e.Tick, m.pace)
-	m.phase = onTick(now.Add(offset), m.tick)
-	m.due = m.phase
-	heap.Push(&e.queue, m)
+	m.phase = onTick(e.phaseOf(m.pace.Interval, now), m.tick)
 	e.count++
 	if !e.running {
 		e.running = true
@@ -140,11 +192,46 @@ func (e *Engine) Add(m *Monitor) {
 		e.wg.Add(1)
 		go e.loop()
 	}
-	sooner := e.sooner(m)
+	sooner := false
+	if !m.inFlight {
+		m.due = m.phase
+		heap.Push(&e.queue, m)
+		sooner = e.sooner(m)
+	}
 	e.mu.Unlock()
 	if sooner {
 		e.poke()
 	}
+}
+
+// phaseOf places the next monitor of an interval on a grid that every
+// monitor of that interval shares, at the next point of a van der Corput
+// sequence (0, 1/2, 1/4, 3/4, 1/8, …): however many are added, and whenever,
+// they are spread as evenly as the count allows, where phases drawn at random
+// bunch up (the busiest tenth of an interval holds a third more than the
+// mean at ten thousand endpoints). The phase is the first grid point from
+// now on; from there the monitor keeps its period. e.mu is held.
+func (e *Engine) phaseOf(interval time.Duration, now time.Time) time.Time {
+	if interval <= 0 {
+		return now
+	}
+	if e.spread == nil {
+		e.spread = make(map[time.Duration]uint64)
+	}
+	k := e.spread[interval]
+	e.spread[interval] = k + 1
+	offset := time.Duration(vanDerCorput(k) * float64(interval))
+	at := now.Truncate(interval).Add(offset) // Truncate is absolute: every Add shares the grid
+	if at.Before(now) {
+		at = at.Add(interval)
+	}
+	return at
+}
+
+// vanDerCorput is the k-th point of the base-2 van der Corput sequence in
+// [0, 1): k's bits mirrored behind the binary point.
+func vanDerCorput(k uint64) float64 {
+	return float64(bits.Reverse64(k)) / (1 << 64)
 }
 
 // Remove stops m and waits for a probe of it that is in flight, which is
@@ -152,12 +239,14 @@ func (e *Engine) Add(m *Monitor) {
 // therefore not call Remove.
 func (e *Engine) Remove(m *Monitor) {
 	e.mu.Lock()
-	if !m.added || m.stopped {
+	if m.stopped {
 		e.mu.Unlock()
 		return
 	}
 	m.stopped = true
-	e.count--
+	if m.added {
+		e.count--
+	}
 	if m.heapIdx >= 0 {
 		heap.Remove(&e.queue, m.heapIdx)
 	}
@@ -167,7 +256,7 @@ func (e *Engine) Remove(m *Monitor) {
 	// A probe that has just finished may still be publishing its result;
 	// done closes only after that.
 	done := m.done
-	last := e.count == 0
+	last := m.added && e.count == 0
 	e.mu.Unlock()
 	if last {
 		e.poke() // the scheduler exits
@@ -312,15 +401,6 @@ func (e *Engine) sooner(m *Monitor) bool {
 	return e.wakeAt.IsZero() || m.due.Before(e.wakeAt)
 }
 
-// record applies a first-round result. The first round has no schedule to
-// be late against.
-func (e *Engine) record(m *Monitor, r probe.Result) {
-	e.mu.Lock()
-	t, changed := e.observe(m, r)
-	e.mu.Unlock()
-	e.after(m, r, 0, t, changed)
-}
-
 // observe runs the tracker and publishes the state for queries; e.mu is held.
 func (e *Engine) observe(m *Monitor, r probe.Result) (Transition, bool) {
 	from := m.tracker.State()
@@ -354,6 +434,9 @@ func (e *Engine) next(m *Monitor) time.Time {
 	}
 	if m.pace.Interval <= 0 {
 		return onTick(now.Add(time.Second), m.tick)
+	}
+	if now.Before(m.phase) { // a first probe that ended before its schedule began
+		return m.phase
 	}
 	k := now.Sub(m.phase)/m.pace.Interval + 1
 	return onTick(m.phase.Add(k*m.pace.Interval), m.tick)

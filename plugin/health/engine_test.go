@@ -193,34 +193,69 @@ func TestEngineSteadyPace(t *testing.T) {
 	})
 }
 
-func TestEngineRandomPhase(t *testing.T) {
+// stampProber passes at once and notes when each of its probes ran.
+type stampProber struct {
+	mu *sync.Mutex
+	at *[]time.Time
+}
+
+func (p stampProber) Probe(context.Context) probe.Result {
+	p.mu.Lock()
+	*p.at = append(*p.at, time.Now())
+	p.mu.Unlock()
+	return pass
+}
+
+func TestEnginePhasesSpreadEvenly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newTestEngine(t, 0)
-		p := newScriptedProber()
-		start := time.Now()
-		// 100 ticks in the interval: 50 phases drawn at random share a tick
-		// now and then (about 10 times), but 22 shared would mean they are
-		// not spread.
-		const n, distinct = 50, 28
-		for range n {
-			e.Add(e.monitor(steady, p))
-		}
-		seen := make(map[time.Time]bool)
-		for range n {
-			c := nextCall(t, p, time.Minute)
-			if c.at.Before(start) || c.at.After(start.Add(steady.Interval)) {
-				t.Errorf("Expected every first probe within [0, %s] of Add, got %s", steady.Interval, c.at.Sub(start))
+		// 100 ticks in the interval and 1,000 monitors, added in two batches
+		// a third of an interval apart: ten first probes on every tick.
+		const n = 1000
+		perTick := int(steady.Interval / e.Tick)
+		var mu sync.Mutex
+		stamps := make([][]time.Time, n)
+		for i := range n {
+			if i == n/2 {
+				time.Sleep(steady.Interval / 3)
 			}
-			if !c.at.Equal(c.at.Truncate(e.Tick)) {
-				t.Errorf("Expected every probe on the engine's %s clock, got one at %s", e.Tick, c.at.Format(time.StampMicro))
-			}
-			seen[c.at] = true
-			c.reply <- pass
+			e.Add(e.monitor(steady, stampProber{&mu, &stamps[i]}))
 		}
-		if len(seen) < distinct {
-			t.Errorf("Expected %d monitors added together to probe at %d or more different times, got %d", n, distinct, len(seen))
+		time.Sleep(2*steady.Interval + e.Tick)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		byTick := make(map[time.Duration]int)
+		for i, at := range stamps {
+			if len(at) < 2 {
+				t.Fatalf("Expected monitor %d to be probed every interval, got %d probes", i, len(at))
+			}
+			if !at[0].Equal(at[0].Truncate(e.Tick)) {
+				t.Errorf("Expected every probe on the engine's %s clock, got one at %s", e.Tick, at[0].Format(time.StampMicro))
+			}
+			if got := at[1].Sub(at[0]); got != steady.Interval {
+				t.Errorf("Expected monitor %d probed every %s, got %s", i, steady.Interval, got)
+			}
+			byTick[at[0].Sub(at[0].Truncate(steady.Interval))]++
+		}
+		if len(byTick) != perTick {
+			t.Errorf("Expected first probes on all %d ticks of the interval, got %d", perTick, len(byTick))
+		}
+		for at, k := range byTick {
+			if k < n/perTick-1 || k > n/perTick+1 {
+				t.Errorf("Expected %d±1 first probes on every tick, got %d at +%s", n/perTick, k, at)
+			}
 		}
 	})
+}
+
+func TestVanDerCorput(t *testing.T) {
+	want := []float64{0, 0.5, 0.25, 0.75, 0.125, 0.625, 0.375, 0.875}
+	for k, w := range want {
+		if got := vanDerCorput(uint64(k)); got != w {
+			t.Errorf("Expected point %d to be %g, got %g", k, w, got)
+		}
+	}
 }
 
 // TestTickFor: an endpoint's clock is coarse enough to batch its probes with
@@ -415,7 +450,7 @@ func TestEngineFirstRound(t *testing.T) {
 	var results atomic.Int32
 	e.OnResult = func(*Monitor, probe.Result, time.Duration) { results.Add(1) }
 
-	e.FirstRound([]*Monitor{up, down})
+	e.FirstRound([]*Monitor{up, down}, time.Minute)
 
 	if up.State() != Up {
 		t.Errorf("Expected %s after one success, got %s", Up, up.State())
@@ -638,7 +673,7 @@ func TestFirstRoundConcurrencyBound(t *testing.T) {
 		}
 		done := make(chan struct{})
 		go func() {
-			e.FirstRound(ms)
+			e.FirstRound(ms, time.Minute)
 			close(done)
 		}()
 		answerAll(t, p, limit, n)
@@ -669,4 +704,89 @@ func answerAll(t *testing.T, p *scriptedProber, limit, n int) {
 	if got := p.peak.Load(); got != int32(limit) {
 		t.Errorf("Expected at most %d probes at once, got %d", limit, got)
 	}
+}
+
+// hangProber accepts and never answers: each probe ends at its timeout. It
+// counts how many of its probes run at once.
+type hangProber struct {
+	timeout      time.Duration
+	active, peak atomic.Int32
+	probes       atomic.Int32
+}
+
+func (p *hangProber) Probe(ctx context.Context) probe.Result {
+	n := p.active.Add(1)
+	defer p.active.Add(-1)
+	if n > p.peak.Load() {
+		p.peak.Store(n)
+	}
+	p.probes.Add(1)
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	<-ctx.Done()
+	return fail
+}
+
+// The first round ends after within, however many endpoints hang: those
+// probed at once are down by then, those whose probe is still running or
+// never started count as up (Unknown), and every one of them is down one
+// interval and one timeout later, probed by its schedule, never twice at once.
+func TestFirstRoundIsBoundedAsAWhole(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const limit, n, timeout = 256, 1000, 2 * time.Second
+		e := newTestEngine(t, limit)
+		ms := make([]*Monitor, n)
+		probers := make([]*hangProber, n)
+		for i := range ms {
+			probers[i] = &hangProber{timeout: timeout}
+			ms[i] = e.monitor(steady, probers[i])
+		}
+		start := time.Now()
+		e.FirstRound(ms, timeout+100*time.Millisecond)
+		if took := time.Since(start); took != timeout+100*time.Millisecond {
+			t.Errorf("Expected the first round to end after %s, got %s", timeout+100*time.Millisecond, took)
+		}
+		states := map[State]int{}
+		for _, m := range ms {
+			states[m.State()]++
+		}
+		if states[Down] != limit || states[Unknown] != n-limit {
+			t.Errorf("Expected %d down and %d not yet known after the round, got %v", limit, n-limit, states)
+		}
+		for _, m := range ms {
+			e.Add(m)
+		}
+		time.Sleep(steady.Interval + 2*timeout)
+		synctest.Wait()
+		states = map[State]int{}
+		for i, m := range ms {
+			states[m.State()]++
+			if got := probers[i].peak.Load(); got > 1 {
+				t.Errorf("Expected at most one probe of monitor %d at once, got %d", i, got)
+			}
+		}
+		if states[Down] != n {
+			t.Errorf("Expected all %d down once their schedule probed them, got %v", n, states)
+		}
+	})
+}
+
+// With endpoints that answer, the first round ends as soon as they have.
+func TestFirstRoundEndsWhenAllAnswered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTestEngine(t, 4)
+		p := &constProber{r: pass}
+		ms := make([]*Monitor, 100)
+		for i := range ms {
+			ms[i] = e.monitor(steady, p)
+		}
+		start := time.Now()
+		e.FirstRound(ms, time.Minute)
+		if took := time.Since(start); took != 0 {
+			t.Errorf("Expected the first round to end once every probe answered, got %s", took)
+		}
+		if got := p.n.Load(); got != 100 {
+			t.Errorf("Expected 100 first probes, got %d", got)
+		}
+	})
 }

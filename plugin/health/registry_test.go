@@ -106,7 +106,7 @@ func TestRegistryReloadKeepsMonitor(t *testing.T) {
 		t.Cleanup(func() { e.Remove(old); e.Wait() })
 		var tl transitionLog
 		unsubscribe := old.Subscribe(tl.listen)
-		go e.FirstRound([]*Monitor{old})
+		go e.FirstRound([]*Monitor{old}, time.Minute)
 		nextCall(t, p, time.Minute).reply <- fail
 		synctest.Wait()
 		e.Add(old)
@@ -164,7 +164,7 @@ func TestMonitorEverySubscriberHears(t *testing.T) {
 		for i := range logs {
 			m.Subscribe(logs[i].listen)
 		}
-		go e.FirstRound([]*Monitor{m})
+		go e.FirstRound([]*Monitor{m}, time.Minute)
 		nextCall(t, p, time.Minute).reply <- pass
 		synctest.Wait()
 		e.Add(m)
@@ -199,7 +199,7 @@ func TestRegistryReloadPublishesToTheNewConfiguration(t *testing.T) {
 		t.Cleanup(func() { e.Remove(old); e.Wait() })
 		var before, after transitionLog
 		unsubscribe := old.Subscribe(before.listen)
-		go e.FirstRound([]*Monitor{old})
+		go e.FirstRound([]*Monitor{old}, time.Minute)
 		nextCall(t, p, time.Minute).reply <- fail
 		synctest.Wait()
 		e.Add(old)

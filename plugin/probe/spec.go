@@ -77,6 +77,17 @@ func ValidateFor(template, address string) error {
 	return err
 }
 
+// CheckURL is the URL that a probe of address requests or dials: the
+// template with {address} filled in, an IPv6 address in brackets and a host
+// name without its trailing dot. Labels and logs name the check by it.
+func CheckURL(template, address string) (string, error) {
+	u, err := target(template, address)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
 // target expands the template for address and checks what it gives.
 func target(template, address string) (*url.URL, error) {
 	address = strings.TrimSuffix(address, ".") // a host name endpoint is written fully qualified
