@@ -550,12 +550,12 @@ func TestSetupErrors(t *testing.T) {
 		{"addresses and host names", `failover www.example.org {
     endpoint 192.0.2.10
     endpoint backup.example.net
-}`, 3, "mixes IP addresses and host names"},
+}`, 3, "mixes IP addresses and host names: endpoint backup.example.net. does not fit the block's first endpoint 192.0.2.10, an IP address"},
 		{"host names and addresses", `failover www.example.org {
     endpoint primary.example.net
     endpoint backup.example.net
     endpoint 2001:db8::1
-}`, 4, "mixes IP addresses and host names"},
+}`, 4, "mixes IP addresses and host names: endpoint 2001:db8::1 does not fit the block's first endpoint primary.example.net., a host name"},
 		{"name outside the zones", `failover www.example.org {
     endpoint 192.0.2.10
 }

@@ -451,7 +451,12 @@ func (p *parser) finish() error {
 	}
 	for _, e := range s.Endpoints[1:] {
 		if e.IsHost() != s.Endpoints[0].IsHost() {
-			return Errorf(s.File, e.Line, "failover %s mixes IP addresses and host names; a block serves either addresses (A/AAAA) or host names (CNAME), not both", s.Names[0])
+			first, kind := s.Endpoints[0].Address, "an IP address"
+			if s.Endpoints[0].IsHost() {
+				kind = "a host name"
+			}
+			return Errorf(s.File, e.Line, "failover %s mixes IP addresses and host names: endpoint %s does not fit the block's first endpoint %s, %s; a block serves either addresses (A/AAAA) or host names (CNAME), not both",
+				s.Names[0], e.Address, first, kind)
 		}
 	}
 	for i := range s.Endpoints {
