@@ -39,12 +39,15 @@ func TestAlertRulesUseOurMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	ours := map[string]bool{}
-	for _, c := range []prometheus.Collector{endpointUp, endpointWeight, probes, probeDuration, probeLateness,
+	for _, c := range []prometheus.Collector{endpointGauges{}, healthChecks, probes, probeDuration, probeLateness,
 		transitions, failovers, answers, allDownAnswers, queries} {
-		ch := make(chan *prometheus.Desc, 1)
+		ch := make(chan *prometheus.Desc, 4)
 		c.Describe(ch)
-		name := regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch((<-ch).String())
-		ours[name[1]] = true
+		close(ch)
+		for d := range ch {
+			name := regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch(d.String())
+			ours[name[1]] = true
+		}
 	}
 	used := regexp.MustCompile(`coredns_failover_[a-z_]+`).FindAllString(string(rules), -1)
 	if len(used) == 0 {

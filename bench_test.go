@@ -12,8 +12,9 @@ import (
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 
-	"github.com/failover-dns/failover/plugin/geo/geotest"
 	"github.com/miekg/dns"
+
+	"github.com/failover-dns/failover/plugin/geo/geotest"
 )
 
 // BenchmarkServeDNS compares failover's static policies with CoreDNS's hosts

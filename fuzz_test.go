@@ -12,9 +12,10 @@ import (
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 
+	"github.com/miekg/dns"
+
 	"github.com/failover-dns/failover/plugin/geo/geotest"
 	"github.com/failover-dns/failover/plugin/stanza"
-	"github.com/miekg/dns"
 )
 
 // fuzzCorefile has a stanza for every policy and every all_down mode, so

@@ -4,9 +4,10 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/miekg/dns"
+
 	"github.com/failover-dns/failover/plugin/geo"
 	"github.com/failover-dns/failover/plugin/stanza"
-	"github.com/miekg/dns"
 )
 
 // geoRoute maps a client's location to a group of endpoints. A group is the

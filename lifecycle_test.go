@@ -175,7 +175,7 @@ func TestFailedReloadLeavesTheOldConfiguration(t *testing.T) {
 	from := time.Now()
 	primary.waitHits(t, 5, 6*time.Second)
 	rateBefore := 3 / time.Since(from).Seconds()
-	before := monitors.Len()
+	before := liveChecks(t)
 
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -204,7 +204,7 @@ example.net:%s {
 	if got := added.hits.Load() + other.hits.Load(); got != 2 {
 		t.Errorf("Expected one first probe of each new endpoint, got %d", got)
 	}
-	if got := monitors.Len(); got != before {
+	if got := liveChecks(t); got != before {
 		t.Errorf("Expected the %d probes of before the failed reload, got %d", before, got)
 	}
 

@@ -5,11 +5,12 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/miekg/dns"
+
 	"github.com/failover-dns/failover/plugin/geo"
 	"github.com/failover-dns/failover/plugin/health"
 	"github.com/failover-dns/failover/plugin/policy"
 	"github.com/failover-dns/failover/plugin/stanza"
-	"github.com/miekg/dns"
 )
 
 // managed is one stanza at run time: its endpoints, their monitors, the
@@ -110,17 +111,6 @@ func newManaged(cfg *stanza.Stanza, src *geo.Source) *managed {
 	}
 	m.rebuild()
 	return m
-}
-
-// gauge publishes ep's state in the endpoint_up gauge of each of m's names.
-func (m *managed) gauge(ep *endpoint) {
-	v := 0.0
-	if ep.up() {
-		v = 1
-	}
-	for _, n := range m.cfg.Names {
-		endpointUp.WithLabelValues(n, ep.cfg.Address).Set(v)
-	}
 }
 
 func record(name string, ttl uint32, e *stanza.Endpoint) dns.RR {

@@ -13,15 +13,10 @@ import (
 // the Corefile, results and types from fixed lists. Nothing a client sends
 // becomes a label value.
 var (
-	endpointUp = promauto.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "endpoint_up",
-		Help: "Whether an endpoint of a managed name is up (1) or down (0), as its health check last decided.",
-	}, []string{"name", "endpoint"})
-
-	endpointWeight = promauto.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "endpoint_weight",
-		Help: "The configured weight of an endpoint of a managed name; 0 means drained.",
-	}, []string{"name", "endpoint"})
+	healthChecks = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "health_checks",
+		Help: "Health checks running: one per endpoint and check, however many names and server blocks share it.",
+	})
 
 	probes = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "probes_total",

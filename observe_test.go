@@ -3,8 +3,8 @@ package failover
 import (
 	"bytes"
 	"fmt"
-	"net"
 	stdlog "log"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -72,6 +72,14 @@ func metricValue(t *testing.T, name string, labels map[string]string) (float64, 
 		}
 	}
 	return 0, false
+}
+
+// liveChecks is the number of health checks running, as the health_checks
+// gauge tells it.
+func liveChecks(t *testing.T) int {
+	t.Helper()
+	v, _ := metricValue(t, "coredns_failover_health_checks", nil)
+	return int(v)
 }
 
 func value(m *dto.Metric) float64 {

@@ -129,7 +129,7 @@ func TestReloadKeepsStateAndDoesNotProbeAgain(t *testing.T) {
 	if got := primary.hits.Load(); got != hits {
 		t.Errorf("Expected no new probe of a kept endpoint during the reload, got %d", got-hits)
 	}
-	if n := monitors.Len(); n != 2 {
+	if n := liveChecks(t); n != 2 {
 		t.Errorf("Expected 2 live probes after the reload (one per endpoint), got %d", n)
 	}
 }
@@ -170,7 +170,7 @@ func TestReloadWithBrokenStanzaKeepsOldConfig(t *testing.T) {
 	if got := addresses(i.mustAsk(t, "udp", "www.example.org.", dns.TypeA)); !slices.Equal(got, []string{"192.0.2.10"}) {
 		t.Errorf("Expected the old configuration to keep answering 192.0.2.10, got %v", got)
 	}
-	if n := monitors.Len(); n != 2 {
+	if n := liveChecks(t); n != 2 {
 		t.Errorf("Expected the failed reload to leave the 2 old probes and no new one, got %d", n)
 	}
 }
@@ -203,13 +203,13 @@ func TestReloadDropsRemovedEndpointsAndLeaksNothing(t *testing.T) {
 		if err := i.reload(t, withThird); err != nil {
 			t.Fatalf("Expected the reload to succeed, got %v", err)
 		}
-		if n := monitors.Len(); n != 3 {
+		if n := liveChecks(t); n != 3 {
 			t.Fatalf("Expected 3 live probes with the third endpoint, got %d", n)
 		}
 		if err := i.reload(t, base); err != nil {
 			t.Fatalf("Expected the reload to succeed, got %v", err)
 		}
-		if n := monitors.Len(); n != 2 {
+		if n := liveChecks(t); n != 2 {
 			t.Fatalf("Expected the removed endpoint's probe to stop, leaving 2, got %d", n)
 		}
 	}

@@ -1,6 +1,7 @@
 package failover
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,11 +13,13 @@ import (
 // series counts the running configurations that use each name and endpoint,
 // so that a reload deletes the metric series of what it removed (an
 // endpoint_up gauge left at 0 would page someone forever) and keeps those of
-// what it kept, whose counters must not reset.
+// what it kept, whose counters must not reset. It also holds the endpoints
+// that the gauges are read from at scrape time (see gauges.go).
 var series = struct {
 	sync.Mutex
-	refs map[[2]string]int // {name, endpoint}; endpoint "" holds the name's own series
-}{refs: make(map[[2]string]int)}
+	refs    map[[2]string]int         // {name, ""}: the name's own series
+	holders map[[2]string][]*endpoint // {name, endpoint}: the configurations' endpoints, newest last
+}{refs: make(map[[2]string]int), holders: make(map[[2]string][]*endpoint)}
 
 func holdSeries(m *managed) {
 	series.Lock()
@@ -24,8 +27,8 @@ func holdSeries(m *managed) {
 	for _, n := range m.cfg.Names {
 		series.refs[[2]string{n, ""}]++
 		for _, ep := range m.endpoints {
-			series.refs[[2]string{n, ep.cfg.Address}]++
-			endpointWeight.WithLabelValues(n, ep.cfg.Address).Set(float64(ep.cfg.Weight))
+			k := [2]string{n, ep.cfg.Address}
+			series.holders[k] = append(series.holders[k], ep)
 		}
 	}
 }
@@ -36,11 +39,11 @@ func dropSeries(m *managed) {
 	for _, n := range m.cfg.Names {
 		for _, ep := range m.endpoints {
 			k := [2]string{n, ep.cfg.Address}
-			if series.refs[k]--; series.refs[k] <= 0 {
-				delete(series.refs, k)
+			hs := slices.DeleteFunc(series.holders[k], func(h *endpoint) bool { return h == ep })
+			series.holders[k] = hs
+			if len(hs) == 0 {
+				delete(series.holders, k)
 				labels := prometheus.Labels{"name": n, "endpoint": ep.cfg.Address}
-				endpointUp.Delete(labels)
-				endpointWeight.Delete(labels)
 				answers.Delete(labels)
 				// Exact deletes: a partial match scans every series, which
 				// makes a reload of ten thousand names quadratic.

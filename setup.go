@@ -23,11 +23,7 @@ var log = clog.NewWithPlugin(pluginName)
 // during a reload, is probed once and keeps its state.
 var monitors = newRegistry()
 
-func newRegistry() *health.Registry {
-	e := health.NewEngine(health.DefaultConcurrency)
-	e.OnResult = observeProbe
-	return health.NewRegistry(e)
-}
+func newRegistry() *health.Registry { return health.NewRegistry(0, observeProbe) }
 
 // observeProbe counts every probe; it runs on the probe's goroutine.
 func observeProbe(m *health.Monitor, r probe.Result, late time.Duration) {
@@ -122,7 +118,7 @@ func (f *Failover) start() error {
 	}
 	// The round is bounded as a whole: a probe that started at once has
 	// ended by then, one that did not counts as up until it has.
-	f.registry.Engine.FirstRound(fresh, longest+firstRoundGrace)
+	f.registry.Start(fresh, longest+firstRoundGrace)
 	// From here transitions rebuild; one that races with the rebuilds below
 	// is still seen, since every rebuild reads the current states.
 	f.started.Store(true)
@@ -132,12 +128,6 @@ func (f *Failover) start() error {
 		if away, _ := m.rebuild(); away {
 			log.Warningf("%s: starting away from the first choice (%s)", m.cfg.Names[0], describe(m))
 		}
-		for _, ep := range m.endpoints {
-			m.gauge(ep)
-		}
-	}
-	for _, mon := range fresh {
-		f.registry.Engine.Add(mon)
 	}
 	if len(f.sources) > 0 {
 		f.geoStop, f.geoDone = make(chan struct{}), make(chan struct{})
@@ -165,6 +155,7 @@ func (f *Failover) acquire(spec probe.Spec, address string, pace health.Pace) (*
 		return nil, false, buildErr
 	}
 	if isNew {
+		healthChecks.Inc()
 		holdProbeSeries(mon.Address, mon.Check)
 	}
 	return mon, isNew, nil
@@ -183,6 +174,7 @@ func (f *Failover) stop() error {
 	}
 	for _, mon := range f.monitors {
 		if f.registry.Release(mon) {
+			healthChecks.Dec()
 			dropProbeSeries(mon.Address, mon.Check)
 		}
 	}
@@ -211,7 +203,6 @@ func (f *Failover) transition(m *managed, ep *endpoint, t health.Transition) {
 		}
 		return
 	}
-	m.gauge(ep)
 	if t.From != health.Unknown {
 		for _, n := range m.cfg.Names {
 			transitions.WithLabelValues(n, ep.cfg.Address, t.To.String()).Inc()

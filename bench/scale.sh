@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs the scale test: 10,000 endpoints with HTTP checks every 10 s against a
 # loopback backend in another process, for FAILOVER_SCALE_WINDOW (default 3m),
-# and prints setup time, CPU, memory and probe lateness.
+# and prints setup time, the first answer, CPU, memory, how evenly probes are
+# spread and how late they start.
 #
 #   bench/scale.sh                                   # 10,000 endpoints, 3 minutes
 #   FAILOVER_SCALE_N=1000 FAILOVER_SCALE_WINDOW=30s bench/scale.sh
 #   FAILOVER_SCALE_PROFILE=/tmp/prof bench/scale.sh  # also cpu.pprof and heap.pprof of the window
+#   FAILOVER_SCALE_BLACKHOLE=1 bench/scale.sh        # endpoints that accept and never answer: how soon
+#                                                    # a fresh server gives its first answer
 #   FAILOVER_SCALE_NICE=-10 bench/scale.sh           # on a shared machine: favour the test and its
 #                                                    # backend over other work (needs root for < 0);
 #                                                    # what is measured is unchanged, only who waits

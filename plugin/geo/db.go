@@ -70,17 +70,17 @@ const (
 
 type codes struct{ continent, country, subdivision uint64 }
 
-// Open reads path and checks that it is a City or Country database.
-func Open(path string) (*DB, error) {
+// open reads path and checks that it is a City or Country database.
+func open(path string) (*DB, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("geoip %s: %v", path, unwrapPath(err))
 	}
-	return OpenBytes(path, data)
+	return openBytes(path, data)
 }
 
-// OpenBytes is Open for a database already in memory.
-func OpenBytes(path string, data []byte) (*DB, error) {
+// openBytes is open for a database already in memory.
+func openBytes(path string, data []byte) (*DB, error) {
 	// geoip2 knows which database types carry country and continent data.
 	checked, err := geoip2.OpenBytes(data)
 	if err != nil {

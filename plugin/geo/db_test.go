@@ -20,7 +20,7 @@ var testPlaces = []geotest.Place{
 }
 
 func TestLookup(t *testing.T) {
-	db, err := OpenBytes("test.mmdb", geotest.Bytes(t, "GeoLite2-City", testPlaces))
+	db, err := openBytes("test.mmdb", geotest.Bytes(t, "GeoLite2-City", testPlaces))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestLookup(t *testing.T) {
 }
 
 func BenchmarkLookup(b *testing.B) {
-	db, err := OpenBytes("test.mmdb", geotest.Bytes(b, "GeoLite2-City", testPlaces))
+	db, err := openBytes("test.mmdb", geotest.Bytes(b, "GeoLite2-City", testPlaces))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func BenchmarkLookup(b *testing.B) {
 // TestLookupTableAgreesWithTree checks the /16 short cut against the tree
 // walk for addresses all over the IPv4 space.
 func TestLookupTableAgreesWithTree(t *testing.T) {
-	db, err := OpenBytes("test.mmdb", geotest.Bytes(t, "GeoLite2-Country", testPlaces))
+	db, err := openBytes("test.mmdb", geotest.Bytes(t, "GeoLite2-Country", testPlaces))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestLookupTableAgreesWithTree(t *testing.T) {
 // finds a client in it.
 func TestDatabaseTypes(t *testing.T) {
 	for _, dbType := range []string{"GeoLite2-City", "GeoLite2-Country", "GeoIP2-City", "GeoIP2-Country", "DBIP-Country-Lite"} {
-		db, err := OpenBytes("test.mmdb", geotest.Bytes(t, dbType, testPlaces))
+		db, err := openBytes("test.mmdb", geotest.Bytes(t, dbType, testPlaces))
 		if err != nil {
 			t.Errorf("%s: expected to open, got %v", dbType, err)
 			continue
@@ -108,7 +108,7 @@ func TestDatabaseTypes(t *testing.T) {
 		}
 	}
 	for _, dbType := range []string{"GeoLite2-ASN", "GeoIP2-Domain", "Unknown-Type"} {
-		if _, err := OpenBytes("test.mmdb", geotest.Bytes(t, dbType, testPlaces)); err == nil {
+		if _, err := openBytes("test.mmdb", geotest.Bytes(t, dbType, testPlaces)); err == nil {
 			t.Errorf("%s: expected an error, a database without locations cannot route", dbType)
 		}
 	}

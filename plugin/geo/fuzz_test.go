@@ -23,7 +23,7 @@ var fuzzLookups = []netip.Addr{
 	{},
 }
 
-// FuzzOpenBytes feeds damaged databases to OpenBytes: a replaced GeoIP file
+// FuzzOpenBytes feeds damaged databases to openBytes: a replaced GeoIP file
 // may be cut short or corrupt, and must then be refused, not crash the server.
 func FuzzOpenBytes(f *testing.F) {
 	for _, dbType := range []string{"GeoLite2-City", "GeoIP2-Country", "GeoLite2-ASN"} {
@@ -48,7 +48,7 @@ func FuzzOpenBytes(f *testing.F) {
 	f.Add([]byte("\xab\xcd\xefMaxMind.com"))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		db, err := OpenBytes("fuzz.mmdb", data)
+		db, err := openBytes("fuzz.mmdb", data)
 		if err != nil {
 			return
 		}

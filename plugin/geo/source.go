@@ -40,7 +40,7 @@ func statID(path string) (fileID, error) {
 // OpenSource opens path; an error here is a setup error.
 func OpenSource(path string) (*Source, error) {
 	id, statErr := statID(path)
-	db, err := Open(path)
+	db, err := open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func (s *Source) Check() (swapped bool, err error) {
 	if id == s.seen || id == s.bad {
 		return false, nil
 	}
-	db, err := Open(s.path)
+	db, err := open(s.path)
 	if err != nil {
 		s.bad = id
 		return false, err

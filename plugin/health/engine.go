@@ -11,20 +11,15 @@ import (
 	"github.com/failover-dns/failover/plugin/probe"
 )
 
-// DefaultConcurrency bounds the probes of the first round, which starts every
+// defaultConcurrency bounds the probes of the first round, which starts every
 // endpoint at once: ten thousand endpoints never open ten thousand sockets
 // together. Steady probes are spread over the interval instead.
-const DefaultConcurrency = 256
+const defaultConcurrency = 256
 
-// DefaultTick is the engine's coarsest clock: every probe is scheduled on a
-// multiple of a tick, so the probes of one tick start together. Ten thousand
-// endpoints every 10 s are a thousand probes a second; started one by one,
-// each wakes the process on its own, and waking costs more CPU than the
-// probe's own work. Started in batches, one wake-up serves a batch and their
-// replies are collected together. An endpoint's tick is at most a tenth of
-// its interval and of its fast_interval (see tickFor), so its phase is still
-// drawn from at least ten slots and its schedule keeps its period.
-const DefaultTick = 100 * time.Millisecond
+// defaultTick is the engine's coarsest clock. Probes are due on its
+// multiples so that one wake-up starts a batch of them: woken for each probe
+// alone, the process spent more CPU waking than probing.
+const defaultTick = 100 * time.Millisecond
 
 // ticks are the clocks an endpoint can be on, coarsest first; each divides
 // the ones before it, so finer clocks tick with the coarser ones too.
@@ -45,17 +40,17 @@ func tickFor(limit time.Duration, p Pace) time.Duration {
 	return 0
 }
 
-// Engine schedules the probes of every monitor it runs from one timer and a
+// engine schedules the probes of every monitor it runs from one timer and a
 // heap ordered by due time, instead of a goroutine and a ticker per endpoint:
 // idle endpoints cost a heap slot, not a stack.
-type Engine struct {
-	// OnResult, if set, hears every probe result and how late the probe
+type engine struct {
+	// onResult, if set, hears every probe result and how late the probe
 	// started against its schedule. It runs on the probe's goroutine.
-	OnResult func(m *Monitor, r probe.Result, late time.Duration)
+	onResult func(m *Monitor, r probe.Result, late time.Duration)
 
-	// Tick is the engine's clock: probes are due on its multiples. Zero
-	// schedules every probe on its own time. Set it before the first Add.
-	Tick time.Duration
+	// clock is the engine's clock: probes are due on its multiples. Zero
+	// schedules every probe on its own time. Set before the first add.
+	clock time.Duration
 
 	concurrency int // first-round probes at once
 
@@ -86,27 +81,27 @@ type job struct {
 	done   chan struct{}
 }
 
-// NewEngine makes an engine that runs at most concurrency probes at once.
-func NewEngine(concurrency int) *Engine {
+// newEngine makes an engine that runs at most concurrency probes at once.
+func newEngine(concurrency int) *engine {
 	if concurrency < 1 {
-		concurrency = DefaultConcurrency
+		concurrency = defaultConcurrency
 	}
-	return &Engine{
-		Tick:        DefaultTick,
+	return &engine{
+		clock:       defaultTick,
 		concurrency: concurrency,
 		wake:        make(chan struct{}, 1),
 		jobs:        make(chan job),
 	}
 }
 
-// FirstRound probes every monitor once, at most the engine's concurrency at
+// firstRound probes every monitor once, at most the engine's concurrency at
 // a time, and sets each state from that single result. It returns when all
 // are done or when within has passed, whichever comes first, so that a fresh
 // server answers in about the longest timeout however many endpoints never
 // answer. A probe still running then goes on and records its result when it
 // ends; a monitor whose probe has not started by then is not probed now: it
 // counts as up (Unknown) until the first probe of its steady schedule.
-func (e *Engine) FirstRound(ms []*Monitor, within time.Duration) {
+func (e *engine) firstRound(ms []*Monitor, within time.Duration) {
 	deadline := time.Now().Add(within)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -136,9 +131,9 @@ func (e *Engine) FirstRound(ms []*Monitor, within time.Duration) {
 	}
 }
 
-// firstProbe runs m's first probe as its in-flight probe, so that Remove
+// firstProbe runs m's first probe as its in-flight probe, so that remove
 // cancels and waits for it as for any other.
-func (e *Engine) firstProbe(m *Monitor) {
+func (e *engine) firstProbe(m *Monitor) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e.mu.Lock()
@@ -153,14 +148,14 @@ func (e *Engine) firstProbe(m *Monitor) {
 	r := m.prober.Probe(ctx)
 
 	e.mu.Lock()
-	m.inFlight = false
+	m.inFlight, m.cancel = false, nil // the context is done with; holding it would keep it for the interval
 	if m.stopped {
 		e.mu.Unlock()
 		return
 	}
 	t, changed := e.observe(m, r)
 	sooner := false
-	if m.added { // Add came while this probe ran: the schedule starts now
+	if m.added { // add came while this probe ran: the schedule starts now
 		m.due = e.next(m)
 		heap.Push(&e.queue, m)
 		sooner = e.sooner(m)
@@ -172,10 +167,10 @@ func (e *Engine) firstProbe(m *Monitor) {
 	e.after(m, r, 0, t, changed)
 }
 
-// Add starts steady probing of m, at a phase of its interval that spreads
+// add starts steady probing of m, at a phase of its interval that spreads
 // the monitors of one interval evenly (see phaseOf). A monitor whose first
 // probe is still running joins its schedule when that probe ends.
-func (e *Engine) Add(m *Monitor) {
+func (e *engine) add(m *Monitor) {
 	now := time.Now()
 	e.mu.Lock()
 	if m.added || m.stopped {
@@ -183,7 +178,7 @@ func (e *Engine) Add(m *Monitor) {
 		return
 	}
 	m.added = true
-	m.tick = tickFor(e.Tick, m.pace)
+	m.tick = tickFor(e.clock, m.pace)
 	m.phase = onTick(e.phaseOf(m.pace.Interval, now), m.tick)
 	e.count++
 	if !e.running {
@@ -204,14 +199,12 @@ func (e *Engine) Add(m *Monitor) {
 	}
 }
 
-// phaseOf places the next monitor of an interval on a grid that every
-// monitor of that interval shares, at the next point of a van der Corput
-// sequence (0, 1/2, 1/4, 3/4, 1/8, …): however many are added, and whenever,
-// they are spread as evenly as the count allows, where phases drawn at random
-// bunch up (the busiest tenth of an interval holds a third more than the
-// mean at ten thousand endpoints). The phase is the first grid point from
-// now on; from there the monitor keeps its period. e.mu is held.
-func (e *Engine) phaseOf(interval time.Duration, now time.Time) time.Time {
+// phaseOf places the next monitor of an interval at the next point of a van
+// der Corput sequence (0, 1/2, 1/4, 3/4, 1/8, …) on a grid that all monitors
+// of that interval share, so that however many are added, and whenever, they
+// are spread as evenly as their count allows; random phases bunch up. e.mu
+// is held.
+func (e *engine) phaseOf(interval time.Duration, now time.Time) time.Time {
 	if interval <= 0 {
 		return now
 	}
@@ -234,10 +227,10 @@ func vanDerCorput(k uint64) float64 {
 	return float64(bits.Reverse64(k)) / (1 << 64)
 }
 
-// Remove stops m and waits for a probe of it that is in flight, which is
-// cancelled: after Remove returns, m publishes nothing more. A listener must
-// therefore not call Remove.
-func (e *Engine) Remove(m *Monitor) {
+// remove stops m and waits for a probe of it that is in flight, which is
+// cancelled: after remove returns, m publishes nothing more. A listener must
+// therefore not call remove.
+func (e *engine) remove(m *Monitor) {
 	e.mu.Lock()
 	if m.stopped {
 		e.mu.Unlock()
@@ -266,18 +259,18 @@ func (e *Engine) Remove(m *Monitor) {
 	}
 }
 
-// Wait blocks until the scheduler goroutine has exited, which it does once
+// wait blocks until the scheduler goroutine has exited, which it does once
 // every monitor is removed.
-func (e *Engine) Wait() { e.wg.Wait() }
+func (e *engine) wait() { e.wg.Wait() }
 
-func (e *Engine) poke() {
+func (e *engine) poke() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (e *Engine) loop() {
+func (e *engine) loop() {
 	defer e.wg.Done()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -316,17 +309,12 @@ func (e *Engine) loop() {
 	}
 }
 
-// launch starts m's probe; e.mu is held. Steady probes are not bounded by
-// the first round's limit: each monitor has at most one probe in flight, so
-// their number is bounded by the monitors, and a bound below that would let
-// endpoints that hang until their timeout delay the probes of healthy ones.
-//
-// A worker that has finished a probe waits for the next one rather than
-// exiting: a new goroutine for every probe would grow a fresh stack through
-// the dial and the TLS and HTTP code each time, which at a thousand probes a
-// second is a measurable share of their CPU. A worker exits after waiting
-// workerIdle in vain, or as soon as the engine has nothing left to probe.
-func (e *Engine) launch(m *Monitor) {
+// launch hands m's probe to an idle worker, or to a new one; e.mu is held.
+// Steady probes have no bound but one in flight per monitor, so that
+// endpoints that hang until their timeout never delay healthy ones; workers
+// stay for the next probe because a fresh goroutine's stack growth through
+// the dial and the HTTP code was a measurable share of a probe's CPU.
+func (e *engine) launch(m *Monitor) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.inFlight, m.cancel, m.done = true, cancel, make(chan struct{})
 	j := job{m: m, ctx: ctx, cancel: cancel, due: m.due, done: m.done}
@@ -338,7 +326,7 @@ func (e *Engine) launch(m *Monitor) {
 	}
 }
 
-func (e *Engine) worker(j job, quit <-chan struct{}) {
+func (e *engine) worker(j job, quit <-chan struct{}) {
 	defer e.wg.Done()
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
@@ -355,7 +343,7 @@ func (e *Engine) worker(j job, quit <-chan struct{}) {
 	}
 }
 
-func (e *Engine) run(j job) {
+func (e *engine) run(j job) {
 	defer close(j.done)
 	defer j.cancel()
 	start := time.Now()
@@ -364,9 +352,9 @@ func (e *Engine) run(j job) {
 }
 
 // finish records a scheduled probe's result and puts m back in the queue.
-func (e *Engine) finish(m *Monitor, r probe.Result, late time.Duration) {
+func (e *engine) finish(m *Monitor, r probe.Result, late time.Duration) {
 	e.mu.Lock()
-	m.inFlight = false
+	m.inFlight, m.cancel = false, nil // the context is done with; holding it would keep it for the interval
 	if m.stopped {
 		e.mu.Unlock()
 		return
@@ -397,12 +385,12 @@ func onTick(t time.Time, tick time.Duration) time.Time {
 // sooner reports whether m's next probe must wake the scheduler before it
 // planned to wake; e.mu is held. Most probes are due an interval later and
 // wake nothing.
-func (e *Engine) sooner(m *Monitor) bool {
+func (e *engine) sooner(m *Monitor) bool {
 	return e.wakeAt.IsZero() || m.due.Before(e.wakeAt)
 }
 
 // observe runs the tracker and publishes the state for queries; e.mu is held.
-func (e *Engine) observe(m *Monitor, r probe.Result) (Transition, bool) {
+func (e *engine) observe(m *Monitor, r probe.Result) (Transition, bool) {
 	from := m.tracker.State()
 	if !m.tracker.Observe(r.OK()) {
 		return Transition{}, false
@@ -412,9 +400,9 @@ func (e *Engine) observe(m *Monitor, r probe.Result) (Transition, bool) {
 	return Transition{Monitor: m, From: from, To: to, Result: r}, true
 }
 
-func (e *Engine) after(m *Monitor, r probe.Result, late time.Duration, t Transition, changed bool) {
-	if e.OnResult != nil {
-		e.OnResult(m, r, late)
+func (e *engine) after(m *Monitor, r probe.Result, late time.Duration, t Transition, changed bool) {
+	if e.onResult != nil {
+		e.onResult(m, r, late)
 	}
 	if changed {
 		m.publish(t)
@@ -425,7 +413,7 @@ func (e *Engine) after(m *Monitor, r probe.Result, late time.Duration, t Transit
 // with the state, probes come every FastInterval so that a death is confirmed
 // quickly; otherwise they return to the steady grid phase + k*Interval, which
 // keeps each endpoint's detection time predictable.
-func (e *Engine) next(m *Monitor) time.Time {
+func (e *engine) next(m *Monitor) time.Time {
 	now := time.Now()
 	if m.tracker.Streak() > 0 && m.pace.FastInterval > 0 {
 		// From when the probe was due, not when it ran: a multiple of the

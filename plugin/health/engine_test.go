@@ -146,17 +146,17 @@ var steady = Pace{Interval: 10 * time.Second, FastInterval: time.Second, Fall: 3
 // testEngine is an engine whose monitors the test's end removes, so that no
 // goroutine outlives the bubble even when the test fails half-way.
 type testEngine struct {
-	*Engine
+	*engine
 	ms []*Monitor
 }
 
 func newTestEngine(t *testing.T, concurrency int) *testEngine {
-	e := &testEngine{Engine: NewEngine(concurrency)}
+	e := &testEngine{engine: newEngine(concurrency)}
 	t.Cleanup(func() {
 		for _, m := range e.ms {
-			e.Remove(m)
+			e.remove(m)
 		}
-		e.Wait()
+		e.wait()
 	})
 	return e
 }
@@ -174,7 +174,7 @@ func TestEngineSteadyPace(t *testing.T) {
 		m := e.monitor(steady, p)
 
 		start := time.Now()
-		e.Add(m)
+		e.add(m)
 		first := nextCall(t, p, time.Minute)
 		if first.at.Before(start) || !first.at.Before(start.Add(steady.Interval)) {
 			t.Errorf("Expected the first probe within [0, %s) of Add, got %s", steady.Interval, first.at.Sub(start))
@@ -212,16 +212,16 @@ func TestEnginePhasesSpreadEvenly(t *testing.T) {
 		// 100 ticks in the interval and 1,000 monitors, added in two batches
 		// a third of an interval apart: ten first probes on every tick.
 		const n = 1000
-		perTick := int(steady.Interval / e.Tick)
+		perTick := int(steady.Interval / e.clock)
 		var mu sync.Mutex
 		stamps := make([][]time.Time, n)
 		for i := range n {
 			if i == n/2 {
 				time.Sleep(steady.Interval / 3)
 			}
-			e.Add(e.monitor(steady, stampProber{&mu, &stamps[i]}))
+			e.add(e.monitor(steady, stampProber{&mu, &stamps[i]}))
 		}
-		time.Sleep(2*steady.Interval + e.Tick)
+		time.Sleep(2*steady.Interval + e.clock)
 		synctest.Wait()
 		mu.Lock()
 		defer mu.Unlock()
@@ -230,8 +230,8 @@ func TestEnginePhasesSpreadEvenly(t *testing.T) {
 			if len(at) < 2 {
 				t.Fatalf("Expected monitor %d to be probed every interval, got %d probes", i, len(at))
 			}
-			if !at[0].Equal(at[0].Truncate(e.Tick)) {
-				t.Errorf("Expected every probe on the engine's %s clock, got one at %s", e.Tick, at[0].Format(time.StampMicro))
+			if !at[0].Equal(at[0].Truncate(e.clock)) {
+				t.Errorf("Expected every probe on the engine's %s clock, got one at %s", e.clock, at[0].Format(time.StampMicro))
 			}
 			if got := at[1].Sub(at[0]); got != steady.Interval {
 				t.Errorf("Expected monitor %d probed every %s, got %s", i, steady.Interval, got)
@@ -265,14 +265,14 @@ func TestTickFor(t *testing.T) {
 	for _, tc := range []struct {
 		interval, fast, limit, want time.Duration
 	}{
-		{10 * time.Second, time.Second, DefaultTick, 100 * time.Millisecond},
-		{10 * time.Second, 0, DefaultTick, 100 * time.Millisecond},
-		{time.Second, 500 * time.Millisecond, DefaultTick, 50 * time.Millisecond},
-		{time.Second, 200 * time.Millisecond, DefaultTick, 10 * time.Millisecond},
-		{100 * time.Millisecond, 100 * time.Millisecond, DefaultTick, 10 * time.Millisecond},
-		{60 * time.Millisecond, 60 * time.Millisecond, DefaultTick, 5 * time.Millisecond},
-		{20 * time.Millisecond, 10 * time.Millisecond, DefaultTick, time.Millisecond},
-		{5 * time.Millisecond, 5 * time.Millisecond, DefaultTick, 0},
+		{10 * time.Second, time.Second, defaultTick, 100 * time.Millisecond},
+		{10 * time.Second, 0, defaultTick, 100 * time.Millisecond},
+		{time.Second, 500 * time.Millisecond, defaultTick, 50 * time.Millisecond},
+		{time.Second, 200 * time.Millisecond, defaultTick, 10 * time.Millisecond},
+		{100 * time.Millisecond, 100 * time.Millisecond, defaultTick, 10 * time.Millisecond},
+		{60 * time.Millisecond, 60 * time.Millisecond, defaultTick, 5 * time.Millisecond},
+		{20 * time.Millisecond, 10 * time.Millisecond, defaultTick, time.Millisecond},
+		{5 * time.Millisecond, 5 * time.Millisecond, defaultTick, 0},
 		{10 * time.Second, time.Second, 10 * time.Millisecond, 10 * time.Millisecond},
 		{10 * time.Second, time.Second, 0, 0},
 	} {
@@ -289,7 +289,7 @@ func TestEngineWorkersWindDown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newTestEngine(t, 0)
 		p := newScriptedProber()
-		e.Add(e.monitor(steady, p))
+		e.add(e.monitor(steady, p))
 		nextCall(t, p, time.Minute).reply <- pass
 		synctest.Wait()
 		waiting := runtime.NumGoroutine()
@@ -311,7 +311,7 @@ func TestEngineFastPaceConfirmsFailure(t *testing.T) {
 		var tl transitionLog
 		m.Subscribe(tl.listen)
 
-		e.Add(m)
+		e.add(m)
 		c := nextCall(t, p, time.Minute)
 		last := c.at // the endpoint dies just after its last healthy probe
 		c.reply <- pass
@@ -367,7 +367,7 @@ func TestEngineFastPaceConfirmsRecovery(t *testing.T) {
 		var tl transitionLog
 		m.Subscribe(tl.listen)
 
-		e.Add(m)
+		e.add(m)
 		c := nextCall(t, p, time.Minute)
 		first := c.at
 		c.reply <- fail
@@ -405,7 +405,7 @@ func TestEngineStreakBreakReturnsToSteadyPace(t *testing.T) {
 		var tl transitionLog
 		m.Subscribe(tl.listen)
 
-		e.Add(m)
+		e.add(m)
 		c := nextCall(t, p, time.Minute)
 		first := c.at
 		c.reply <- pass
@@ -439,7 +439,7 @@ func TestEngineStreakBreakReturnsToSteadyPace(t *testing.T) {
 }
 
 func TestEngineFirstRound(t *testing.T) {
-	e := NewEngine(0)
+	e := newEngine(0)
 	good := &constProber{r: pass}
 	bad := &constProber{r: probe.Result{Kind: probe.Refused, Detail: "connection refused"}}
 	up := NewMonitor("up", "192.0.2.1", steady, good)
@@ -448,9 +448,9 @@ func TestEngineFirstRound(t *testing.T) {
 	up.Subscribe(tl.listen)
 	down.Subscribe(tl.listen)
 	var results atomic.Int32
-	e.OnResult = func(*Monitor, probe.Result, time.Duration) { results.Add(1) }
+	e.onResult = func(*Monitor, probe.Result, time.Duration) { results.Add(1) }
 
-	e.FirstRound([]*Monitor{up, down}, time.Minute)
+	e.firstRound([]*Monitor{up, down}, time.Minute)
 
 	if up.State() != Up {
 		t.Errorf("Expected %s after one success, got %s", Up, up.State())
@@ -487,13 +487,13 @@ func TestEngineRemoveCancelsInFlightProbe(t *testing.T) {
 		m := e.monitor(Pace{Interval: 10 * time.Second, FastInterval: time.Second, Fall: 1, Rise: 1}, p)
 		var tl transitionLog
 		m.Subscribe(tl.listen)
-		e.Add(m)
+		e.add(m)
 		c := nextCall(t, p, time.Minute)
 		c.reply <- pass
 
 		c = nextCall(t, p, time.Minute)
 		start := time.Now()
-		e.Remove(m)
+		e.remove(m)
 		if c.ctx.Err() == nil {
 			t.Errorf("Expected the in-flight probe's context to be cancelled")
 		}
@@ -528,14 +528,14 @@ func TestEngineRemoveWaitsForPublication(t *testing.T) {
 				published.Store(true)
 			}
 		})
-		e.Add(m)
+		e.add(m)
 		nextCall(t, p, time.Minute).reply <- pass
 		nextCall(t, p, time.Minute).reply <- fail
 		synctest.Wait() // the listener now holds the transition
 
 		removed := make(chan struct{})
 		go func() {
-			e.Remove(m)
+			e.remove(m)
 			close(removed)
 		}()
 		synctest.Wait()
@@ -562,8 +562,8 @@ func TestEngineRemoveQueuedProbe(t *testing.T) {
 		e := newTestEngine(t, 1)
 		pa, pb := newScriptedProber(), newScriptedProber()
 		a, b := e.monitor(steady, pa), e.monitor(steady, pb)
-		e.Add(a)
-		e.Add(b)
+		e.add(a)
+		e.add(b)
 
 		// Whichever comes first never answers.
 		var held probeCall
@@ -580,7 +580,7 @@ func TestEngineRemoveQueuedProbe(t *testing.T) {
 
 		removed := make(chan struct{})
 		go func() {
-			e.Remove(queued)
+			e.remove(queued)
 			close(removed)
 		}()
 		synctest.Wait()
@@ -602,24 +602,24 @@ func TestEngineWait(t *testing.T) {
 		for i := range ms {
 			ps[i] = &constProber{r: pass}
 			ms[i] = e.monitor(steady, ps[i])
-			e.Add(ms[i])
+			e.add(ms[i])
 		}
 		time.Sleep(3 * steady.Interval)
 
 		waited := make(chan struct{})
 		go func() {
-			e.Wait()
+			e.wait()
 			close(waited)
 		}()
-		e.Remove(ms[0])
-		e.Remove(ms[1])
+		e.remove(ms[0])
+		e.remove(ms[1])
 		synctest.Wait()
 		select {
 		case <-waited:
 			t.Fatalf("Expected Wait to block while a monitor runs")
 		default:
 		}
-		e.Remove(ms[2])
+		e.remove(ms[2])
 		synctest.Wait()
 		select {
 		case <-waited:
@@ -634,7 +634,7 @@ func TestEngineWait(t *testing.T) {
 
 		// An idle engine starts again with the next monitor.
 		p := newScriptedProber()
-		e.Add(e.monitor(steady, p))
+		e.add(e.monitor(steady, p))
 		nextCall(t, p, time.Minute).reply <- pass
 	})
 }
@@ -648,7 +648,7 @@ func TestEngineHangingProbesDoNotHoldOthersBack(t *testing.T) {
 		e := newTestEngine(t, limit)
 		p := newScriptedProber()
 		for range n {
-			e.Add(e.monitor(steady, p))
+			e.add(e.monitor(steady, p))
 		}
 		time.Sleep(steady.Interval) // every monitor is due
 		synctest.Wait()
@@ -673,7 +673,7 @@ func TestFirstRoundConcurrencyBound(t *testing.T) {
 		}
 		done := make(chan struct{})
 		go func() {
-			e.FirstRound(ms, time.Minute)
+			e.firstRound(ms, time.Minute)
 			close(done)
 		}()
 		answerAll(t, p, limit, n)
@@ -742,7 +742,7 @@ func TestFirstRoundIsBoundedAsAWhole(t *testing.T) {
 			ms[i] = e.monitor(steady, probers[i])
 		}
 		start := time.Now()
-		e.FirstRound(ms, timeout+100*time.Millisecond)
+		e.firstRound(ms, timeout+100*time.Millisecond)
 		if took := time.Since(start); took != timeout+100*time.Millisecond {
 			t.Errorf("Expected the first round to end after %s, got %s", timeout+100*time.Millisecond, took)
 		}
@@ -754,7 +754,7 @@ func TestFirstRoundIsBoundedAsAWhole(t *testing.T) {
 			t.Errorf("Expected %d down and %d not yet known after the round, got %v", limit, n-limit, states)
 		}
 		for _, m := range ms {
-			e.Add(m)
+			e.add(m)
 		}
 		time.Sleep(steady.Interval + 2*timeout)
 		synctest.Wait()
@@ -781,7 +781,7 @@ func TestFirstRoundEndsWhenAllAnswered(t *testing.T) {
 			ms[i] = e.monitor(steady, p)
 		}
 		start := time.Now()
-		e.FirstRound(ms, time.Minute)
+		e.firstRound(ms, time.Minute)
 		if took := time.Since(start); took != 0 {
 			t.Errorf("Expected the first round to end once every probe answered, got %s", took)
 		}

@@ -38,8 +38,8 @@ type Monitor struct {
 
 	state atomic.Uint32 // State; the only field the query path reads
 
-	// Owned by the engine (under Engine.mu).
-	tracker  Tracker
+	// Owned by the engine (under engine.mu).
+	tracker  tracker
 	phase    time.Time     // steady probes run at phase + k*Interval
 	tick     time.Duration // the clock its probes are due on
 	due      time.Time
@@ -64,15 +64,12 @@ type subscription struct{ listener Listener }
 // NewMonitor makes a monitor; it does nothing until an engine runs it.
 func NewMonitor(key, address string, pace Pace, p probe.Prober) *Monitor {
 	m := &Monitor{Key: key, Address: address, pace: pace, prober: p, heapIdx: -1}
-	m.tracker = Tracker{Fall: pace.Fall, Rise: pace.Rise}
+	m.tracker = tracker{Fall: pace.Fall, Rise: pace.Rise}
 	return m
 }
 
 // State is the published state; safe to call from any goroutine, lock-free.
 func (m *Monitor) State() State { return State(m.state.Load()) }
-
-// Pace returns the monitor's timing.
-func (m *Monitor) Pace() Pace { return m.pace }
 
 // Subscribe registers l and returns a function that removes it.
 func (m *Monitor) Subscribe(l Listener) (unsubscribe func()) {

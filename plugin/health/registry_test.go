@@ -22,7 +22,7 @@ func (b *builder) build(key string) func() *Monitor {
 }
 
 func TestRegistryAcquireShares(t *testing.T) {
-	r := NewRegistry(NewEngine(0))
+	r := NewRegistry(0, nil)
 	b := &builder{p: &constProber{r: pass}}
 
 	m1, fresh1 := r.Acquire("a", b.build("a"))
@@ -40,38 +40,38 @@ func TestRegistryAcquireShares(t *testing.T) {
 	if m3 == m1 || !fresh3 {
 		t.Errorf("Expected a fresh monitor for another key")
 	}
-	if r.Len() != 2 {
-		t.Errorf("Expected 2 monitors, got %d", r.Len())
+	if r.count() != 2 {
+		t.Errorf("Expected 2 monitors, got %d", r.count())
 	}
 }
 
 func TestRegistryReleaseStopsLastUse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := NewEngine(0)
-		r := NewRegistry(e)
+		r := NewRegistry(0, nil)
+		e := r.engine
 		p := newScriptedProber()
 		b := &builder{p: p}
 
 		m, _ := r.Acquire("a", b.build("a"))
-		t.Cleanup(func() { e.Remove(m); e.Wait() })
+		t.Cleanup(func() { e.remove(m); e.wait() })
 		r.Acquire("a", b.build("a"))
-		e.Add(m)
+		e.add(m)
 		nextCall(t, p, time.Minute).reply <- pass
 
 		r.Release(m)
-		if r.Len() != 1 {
-			t.Errorf("Expected the monitor to stay while one user holds it, got %d monitors", r.Len())
+		if r.count() != 1 {
+			t.Errorf("Expected the monitor to stay while one user holds it, got %d monitors", r.count())
 		}
 		nextCall(t, p, time.Minute).reply <- pass
 
 		r.Release(m)
-		if r.Len() != 0 {
-			t.Errorf("Expected no monitor after the last Release, got %d", r.Len())
+		if r.count() != 0 {
+			t.Errorf("Expected no monitor after the last Release, got %d", r.count())
 		}
 		noCall(t, p, time.Minute)
 		waited := make(chan struct{})
 		go func() {
-			e.Wait()
+			e.wait()
 			close(waited)
 		}()
 		synctest.Wait()
@@ -93,8 +93,8 @@ func TestRegistryReleaseStopsLastUse(t *testing.T) {
 
 func TestRegistryReloadKeepsMonitor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := NewEngine(0)
-		r := NewRegistry(e)
+		r := NewRegistry(0, nil)
+		e := r.engine
 		p := newScriptedProber()
 		b := &builder{p: p}
 
@@ -103,13 +103,13 @@ func TestRegistryReloadKeepsMonitor(t *testing.T) {
 		if !fresh {
 			t.Fatalf("Expected the first Acquire to be fresh")
 		}
-		t.Cleanup(func() { e.Remove(old); e.Wait() })
+		t.Cleanup(func() { e.remove(old); e.wait() })
 		var tl transitionLog
 		unsubscribe := old.Subscribe(tl.listen)
-		go e.FirstRound([]*Monitor{old}, time.Minute)
+		go e.firstRound([]*Monitor{old}, time.Minute)
 		nextCall(t, p, time.Minute).reply <- fail
 		synctest.Wait()
-		e.Add(old)
+		e.add(old)
 		c := nextCall(t, p, time.Minute)
 		c.reply <- pass // one success of rise 2: still down, fast pace
 		synctest.Wait()
@@ -153,21 +153,21 @@ func TestRegistryReloadKeepsMonitor(t *testing.T) {
 // every transition, however many there are.
 func TestMonitorEverySubscriberHears(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := NewEngine(0)
-		r := NewRegistry(e)
+		r := NewRegistry(0, nil)
+		e := r.engine
 		p := newScriptedProber()
 		b := &builder{p: p}
 
 		m, _ := r.Acquire("a", b.build("a"))
-		t.Cleanup(func() { e.Remove(m); e.Wait() })
+		t.Cleanup(func() { e.remove(m); e.wait() })
 		logs := make([]transitionLog, 3)
 		for i := range logs {
 			m.Subscribe(logs[i].listen)
 		}
-		go e.FirstRound([]*Monitor{m}, time.Minute)
+		go e.firstRound([]*Monitor{m}, time.Minute)
 		nextCall(t, p, time.Minute).reply <- pass
 		synctest.Wait()
-		e.Add(m)
+		e.add(m)
 		for range steady.Fall {
 			nextCall(t, p, time.Minute).reply <- fail
 			synctest.Wait()
@@ -190,19 +190,19 @@ func TestMonitorEverySubscriberHears(t *testing.T) {
 // must go on publishing to the new configuration.
 func TestRegistryReloadPublishesToTheNewConfiguration(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := NewEngine(0)
-		r := NewRegistry(e)
+		r := NewRegistry(0, nil)
+		e := r.engine
 		p := newScriptedProber()
 		b := &builder{p: p}
 
 		old, _ := r.Acquire("a", b.build("a"))
-		t.Cleanup(func() { e.Remove(old); e.Wait() })
+		t.Cleanup(func() { e.remove(old); e.wait() })
 		var before, after transitionLog
 		unsubscribe := old.Subscribe(before.listen)
-		go e.FirstRound([]*Monitor{old}, time.Minute)
+		go e.firstRound([]*Monitor{old}, time.Minute)
 		nextCall(t, p, time.Minute).reply <- fail
 		synctest.Wait()
-		e.Add(old)
+		e.add(old)
 
 		cur, _ := r.Acquire("a", b.build("a"))
 		cur.Subscribe(after.listen)

@@ -23,17 +23,17 @@ func (s State) String() string {
 	return "unknown"
 }
 
-// Tracker applies fall/rise hysteresis to a stream of probe results. The very
+// tracker applies fall/rise hysteresis to a stream of probe results. The very
 // first result sets the state at once: at startup there is no history to
 // protect, and the first answer should already reflect health.
-type Tracker struct {
+type tracker struct {
 	Fall, Rise int
 	state      State
 	streak     int // consecutive results that disagree with state
 }
 
 // Observe feeds one result and reports whether the state changed.
-func (t *Tracker) Observe(ok bool) (changed bool) {
+func (t *tracker) Observe(ok bool) (changed bool) {
 	want := Down
 	if ok {
 		want = Up
@@ -59,8 +59,8 @@ func (t *Tracker) Observe(ok bool) (changed bool) {
 }
 
 // State is the current state.
-func (t *Tracker) State() State { return t.state }
+func (t *tracker) State() State { return t.state }
 
 // Streak counts the latest results that disagree with the state; above zero
 // the scheduler probes at the fast pace.
-func (t *Tracker) Streak() int { return t.streak }
+func (t *tracker) Streak() int { return t.streak }

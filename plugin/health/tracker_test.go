@@ -68,7 +68,7 @@ func TestTracker(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := Tracker{Fall: tc.fall, Rise: tc.rise}
+			tr := tracker{Fall: tc.fall, Rise: tc.rise}
 			if tr.State() != Unknown {
 				t.Fatalf("Expected a new tracker to be %s, got %s", Unknown, tr.State())
 			}

@@ -10,9 +10,9 @@ import (
 // type: the eligible items and, for weighted, their cumulative weights. Pick
 // is the only code that runs per query.
 type Set[T any] struct {
-	Items []T
-	Max   int      // answers per query, at least 1
-	Cum   []uint64 // cumulative weights when drawing by weight; nil otherwise
+	items []T
+	limit int      // answers per query, at least 1
+	cum   []uint64 // cumulative weights when drawing by weight; nil otherwise
 	turn  atomic.Uint64
 }
 
@@ -22,16 +22,16 @@ func NewSet[T any](items []T, weights []uint32, max int) *Set[T] {
 	if max < 1 {
 		max = 1
 	}
-	s := &Set[T]{Items: items, Max: max}
+	s := &Set[T]{items: items, limit: max}
 	if weights != nil {
-		s.Cum = make([]uint64, len(weights))
+		s.cum = make([]uint64, len(weights))
 		var sum uint64
 		for i, w := range weights {
 			if w == 0 {
 				w = 1 // only drained members are left: share among them evenly
 			}
 			sum += uint64(w)
-			s.Cum[i] = sum
+			s.cum[i] = sum
 		}
 	}
 	return s
@@ -39,34 +39,34 @@ func NewSet[T any](items []T, weights []uint32, max int) *Set[T] {
 
 // Pick appends the answer of one query to dst.
 func (s *Set[T]) Pick(dst []T) []T {
-	n := len(s.Items)
+	n := len(s.items)
 	if n == 0 {
 		return dst
 	}
-	if s.Cum != nil {
+	if s.cum != nil {
 		return s.draw(dst)
 	}
-	k := min(n, s.Max)
+	k := min(n, s.limit)
 	if n == 1 {
-		return append(dst, s.Items[0])
+		return append(dst, s.items[0])
 	}
 	// Rotate so that each item leads in turn; resolvers and clients mostly
 	// use the first address.
 	start := int(s.turn.Add(1) % uint64(n))
 	for i := range k {
-		dst = append(dst, s.Items[(start+i)%n])
+		dst = append(dst, s.items[(start+i)%n])
 	}
 	return dst
 }
 
 // draw picks min(Max, len) distinct items at random in proportion to weight.
 func (s *Set[T]) draw(dst []T) []T {
-	n := len(s.Items)
-	total := s.Cum[n-1]
-	if s.Max == 1 || n == 1 {
+	n := len(s.items)
+	total := s.cum[n-1]
+	if s.limit == 1 || n == 1 {
 		r := rand.Uint64N(total)
-		i := sort.Search(n, func(i int) bool { return s.Cum[i] > r })
-		return append(dst, s.Items[i])
+		i := sort.Search(n, func(i int) bool { return s.cum[i] > r })
+		return append(dst, s.items[i])
 	}
 	// Several answers: draw without replacement. The sets are small, so a
 	// linear scan over the remaining weights is cheaper than anything clever.
@@ -75,20 +75,20 @@ func (s *Set[T]) draw(dst []T) []T {
 	if n > len(small) {
 		taken = make([]bool, n)
 	}
-	k := min(n, s.Max)
+	k := min(n, s.limit)
 	for range k {
 		r := rand.Uint64N(total)
 		prev := uint64(0)
 		for i := range n {
-			w := s.Cum[i] - prev
-			prev = s.Cum[i]
+			w := s.cum[i] - prev
+			prev = s.cum[i]
 			if taken[i] {
 				continue
 			}
 			if r < w {
 				taken[i] = true
 				total -= w
-				dst = append(dst, s.Items[i])
+				dst = append(dst, s.items[i])
 				break
 			}
 			r -= w

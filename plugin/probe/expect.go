@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -13,8 +14,12 @@ type Codes []CodeRange
 // CodeRange is an inclusive range of status codes; a single code has Lo == Hi.
 type CodeRange struct{ Lo, Hi int }
 
-// DefaultCodes accepts every 2xx status, as most load balancers do.
-var DefaultCodes = Codes{{200, 299}}
+// defaultCodes accepts every 2xx status, as most load balancers do.
+var defaultCodes = Codes{{200, 299}}
+
+// DefaultCodes is what a check expects when the Corefile does not say: a
+// copy, so that no caller can change it for the others.
+func DefaultCodes() Codes { return slices.Clone(defaultCodes) }
 
 // ParseCodes reads words such as "200", "204" and "300-302".
 func ParseCodes(words []string) (Codes, error) {

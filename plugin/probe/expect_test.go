@@ -81,12 +81,12 @@ func TestCodesMatch(t *testing.T) {
 		}
 	}
 	for _, status := range []int{200, 250, 299} {
-		if !DefaultCodes.Match(status) {
+		if !defaultCodes.Match(status) {
 			t.Errorf("Expected the default to accept %d", status)
 		}
 	}
 	for _, status := range []int{199, 300, 500} {
-		if DefaultCodes.Match(status) {
+		if defaultCodes.Match(status) {
 			t.Errorf("Expected the default to refuse %d", status)
 		}
 	}

@@ -26,14 +26,9 @@ var rootCAs *x509.CertPool
 const maxHeader = 64 << 10
 
 // httpProber sends one GET on a connection of its own and judges the status
-// and, optionally, the body.
-//
-// It speaks HTTP/1.1 on the bare connection rather than through an
-// http.Transport: a probe is one request on one fresh connection, and the
-// transport's connection pool, its two goroutines per connection and its
-// per-request cloning cost more CPU than the probe itself. With ten thousand
-// endpoints that is most of a probe's cost. The request and response are still
-// written and parsed by net/http.
+// and, optionally, the body. It writes and reads HTTP/1.1 with net/http on
+// the bare connection: an http.Transport's pool and goroutines, for one
+// request on one fresh connection, cost more CPU than the probe itself.
 type httpProber struct {
 	addr    string      // host:port to dial
 	tls     *tls.Config // nil for http://
@@ -53,7 +48,7 @@ func newHTTP(s Spec, u *url.URL) (*httpProber, error) {
 	}
 	p := &httpProber{addr: net.JoinHostPort(u.Hostname(), port), expect: s.Expect, timeout: s.Timeout}
 	if len(p.expect) == 0 {
-		p.expect = DefaultCodes
+		p.expect = defaultCodes
 	}
 	if s.Body != "" {
 		p.body = []byte(s.Body)

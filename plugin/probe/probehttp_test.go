@@ -46,7 +46,7 @@ func checkURL(t *testing.T, serverURL, path string) (template, address string) {
 	if err != nil {
 		t.Fatalf("Failed to parse %q: %s", serverURL, err)
 	}
-	return u.Scheme + "://" + Placeholder + ":" + u.Port() + path, u.Hostname()
+	return u.Scheme + "://" + placeholder + ":" + u.Port() + path, u.Hostname()
 }
 
 func runProbe(t *testing.T, s Spec, address string) Result {

@@ -15,8 +15,8 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// Placeholder is replaced by each endpoint's address in a check URL.
-const Placeholder = "{address}"
+// placeholder is replaced by each endpoint's address in a check URL.
+const placeholder = "{address}"
 
 // MaxBody is how much of a response body is searched for the body text;
 // a larger or endless body is cut there, never read to its end.
@@ -95,7 +95,7 @@ func target(template, address string) (*url.URL, error) {
 	if strings.Contains(address, ":") { // IPv6 literal
 		host = "[" + address + "]"
 	}
-	raw := strings.ReplaceAll(template, Placeholder, host)
+	raw := strings.ReplaceAll(template, placeholder, host)
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("check URL %q does not parse: %v", template, urlErrText(err))
@@ -118,7 +118,7 @@ func target(template, address string) (*url.URL, error) {
 	if !validHost(u.Hostname()) {
 		return nil, fmt.Errorf("check URL %q has host %q; allowed are {address}, an IP address or a host name", template, u.Hostname())
 	}
-	if strings.Contains(template, Placeholder) && u.Hostname() != address {
+	if strings.Contains(template, placeholder) && u.Hostname() != address {
 		return nil, fmt.Errorf("check URL %q: {address} must be the whole host, as in http://{address}:8080/health", template)
 	}
 	if p := u.Port(); p != "" {
@@ -169,7 +169,7 @@ func (s Spec) Key(address string) string {
 	var b strings.Builder
 	b.WriteString(address)
 	b.WriteByte('|')
-	b.WriteString(strings.ReplaceAll(s.URL, Placeholder, address))
+	b.WriteString(strings.ReplaceAll(s.URL, placeholder, address))
 	// Free-form values are quoted so that none can pass for a separator.
 	fmt.Fprintf(&b, "|%s|%s|%q|%q|%v|%q", s.Timeout, s.Expect, s.Host, s.Body, s.TLSSkipVerify, s.TLSServerName)
 	for _, h := range s.Headers {

@@ -6,7 +6,7 @@ import (
 
 func FuzzParseLocation(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
-		loc, err := ParseLocation(s)
+		loc, err := parseLocation(s)
 		if err != nil {
 			return
 		}
@@ -19,7 +19,7 @@ func FuzzParseLocation(f *testing.F) {
 				t.Fatalf("Expected an upper-case ASCII code for %q, got %q", s, loc.Code)
 			}
 		}
-		again, err := ParseLocation(loc.String())
+		again, err := parseLocation(loc.String())
 		if err != nil {
 			t.Fatalf("Expected %q (from %q) to parse again, got %v", loc.String(), s, err)
 		}

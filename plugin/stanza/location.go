@@ -30,8 +30,8 @@ func (l Location) String() string { return l.Kind.String() + ":" + l.Code }
 // continents are the codes MaxMind uses.
 var continents = map[string]bool{"AF": true, "AN": true, "AS": true, "EU": true, "NA": true, "OC": true, "SA": true}
 
-// ParseLocation reads continent:EU, country:DE or subdivision:US-CA.
-func ParseLocation(s string) (Location, error) {
+// parseLocation reads continent:EU, country:DE or subdivision:US-CA.
+func parseLocation(s string) (Location, error) {
 	kind, code, ok := strings.Cut(s, ":")
 	code = upperASCII(code)
 	const allowed = "allowed are continent:CODE (AF AN AS EU NA OC SA), country:CC (ISO 3166-1, as DE) and subdivision:CC-SUB (ISO 3166-2, as US-CA), or default"

@@ -33,7 +33,7 @@ func TestParseLocation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			loc, err := ParseLocation(tc.in)
+			loc, err := parseLocation(tc.in)
 			if err != nil {
 				t.Fatalf("Expected no error, got %v", err)
 			}
@@ -45,7 +45,7 @@ func TestParseLocation(t *testing.T) {
 			if loc.String() != want {
 				t.Errorf("Expected %q, got %q", want, loc.String())
 			}
-			again, err := ParseLocation(loc.String())
+			again, err := parseLocation(loc.String())
 			if err != nil || again != loc {
 				t.Errorf("Expected %q to parse back to itself, got %v, %v", loc.String(), again, err)
 			}
@@ -90,7 +90,7 @@ func TestParseLocationErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			loc, err := ParseLocation(tc.in)
+			loc, err := parseLocation(tc.in)
 			if err == nil {
 				t.Fatalf("Expected an error, got %s", loc)
 			}

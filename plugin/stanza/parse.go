@@ -11,14 +11,15 @@ import (
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/plugin"
 
+	"github.com/miekg/dns"
+
 	"github.com/failover-dns/failover/plugin/health"
 	"github.com/failover-dns/failover/plugin/policy"
 	"github.com/failover-dns/failover/plugin/probe"
-	"github.com/miekg/dns"
 )
 
-// Properties lists the block's keywords, for the unknown-property error.
-var Properties = []string{
+// properties lists the block's keywords, for the unknown-property error.
+var properties = []string{
 	"policy", "endpoint", "ttl", "check", "interval", "fast_interval", "timeout", "fall", "rise",
 	"expect", "host", "header", "body", "tls_servername", "tls_skip_verify", "max_answers",
 	"geoip", "ecs", "ecs_from", "all_down", "fallthrough",
@@ -39,9 +40,9 @@ func Parse(c *caddy.Controller, zones []string) (*Stanza, error) {
 	p := &parser{c: c, seen: map[string]int{}}
 	p.s = &Stanza{
 		File: c.File(), Line: c.Line(),
-		Policy: policy.ActivePassive, TTL: DefaultTTL, ECS: true,
-		Probe: probe.Spec{Timeout: DefaultTimeout, Expect: probe.DefaultCodes},
-		Pace:  health.Pace{Interval: DefaultInterval, FastInterval: DefaultFastInterval, Fall: DefaultFall, Rise: DefaultRise},
+		Policy: policy.ActivePassive, TTL: defaultTTL, ECS: true,
+		Probe: probe.Spec{Timeout: defaultTimeout, Expect: probe.DefaultCodes()},
+		Pace:  health.Pace{Interval: defaultInterval, FastInterval: defaultFastInterval, Fall: defaultFall, Rise: defaultRise},
 	}
 	if err := p.names(zones); err != nil {
 		return nil, err
@@ -191,8 +192,8 @@ func (p *parser) property() error {
 		d, err := time.ParseDuration(v)
 		// Below a millisecond a probe could never finish (interval 1ns would
 		// derive a zero timeout) and the scheduler would spin.
-		if err != nil || d < MinDuration {
-			return c.Errf("%s %q is not a positive duration of at least %s; write it as 500ms, 2s or 1m", prop, v, MinDuration)
+		if err != nil || d < minDuration {
+			return c.Errf("%s %q is not a positive duration of at least %s; write it as 500ms, 2s or 1m", prop, v, minDuration)
 		}
 		switch prop {
 		case "interval":
@@ -314,7 +315,7 @@ func (p *parser) property() error {
 		}
 		s.Fallthrough = true
 	default:
-		return c.Errf("unknown property %q in failover block; allowed are %s", prop, strings.Join(Properties, ", "))
+		return c.Errf("unknown property %q in failover block; allowed are %s", prop, strings.Join(properties, ", "))
 	}
 	return nil
 }
@@ -343,7 +344,7 @@ func (p *parser) endpoint(args []string) error {
 	if len(args) == 0 {
 		return c.Err("endpoint needs an ADDRESS: an IPv4 address, an IPv6 address or a host name")
 	}
-	e := Endpoint{Line: c.Line(), Priority: DefaultPriority, Weight: DefaultWeight}
+	e := Endpoint{Line: c.Line(), Priority: defaultPriority, Weight: defaultWeight}
 	raw := args[0]
 	if ip, err := netip.ParseAddr(raw); err == nil {
 		if ip.Zone() != "" {
@@ -410,7 +411,7 @@ func (p *parser) endpoint(args []string) error {
 					n++
 					continue
 				}
-				loc, err := ParseLocation(args[i])
+				loc, err := parseLocation(args[i])
 				if err != nil {
 					return c.Errf("endpoint %s: %v", raw, err)
 				}

@@ -160,7 +160,7 @@ func TestParseNameErrors(t *testing.T) {
 // Every keyword the unknown-property error offers must be one the parser
 // takes, and the error must offer all of them.
 func TestParseProperties(t *testing.T) {
-	for _, prop := range Properties {
+	for _, prop := range properties {
 		t.Run(prop, func(t *testing.T) {
 			_, err := parseBlock("failover www.example.org {\n    endpoint 192.0.2.10\n    "+prop+" x\n}", "example.org.")
 			if err != nil && strings.Contains(err.Error(), "unknown property") {
@@ -172,7 +172,7 @@ func TestParseProperties(t *testing.T) {
 	if err == nil {
 		t.Fatal("Expected an error for an unknown property")
 	}
-	for _, prop := range Properties {
+	for _, prop := range properties {
 		if !strings.Contains(err.Error(), prop) {
 			t.Errorf("Expected the error to offer %s, got %q", prop, err)
 		}

@@ -28,16 +28,16 @@ func (a AllDown) String() string { return allDownNames[a] }
 
 // Defaults, as the README documents them.
 const (
-	DefaultTTL          = 60
+	defaultTTL          = 60
 	LowTTL              = 30 // below this a warning is logged
-	DefaultInterval     = 10 * time.Second
-	DefaultFastInterval = time.Second
-	DefaultTimeout      = 2 * time.Second
-	DefaultFall         = 3
-	DefaultRise         = 2
-	DefaultPriority     = 1
-	DefaultWeight       = 1
-	MinDuration         = time.Millisecond // the least interval, fast_interval or timeout
+	defaultInterval     = 10 * time.Second
+	defaultFastInterval = time.Second
+	defaultTimeout      = 2 * time.Second
+	defaultFall         = 3
+	defaultRise         = 2
+	defaultPriority     = 1
+	defaultWeight       = 1
+	minDuration         = time.Millisecond // the least interval, fast_interval or timeout
 )
 
 // Stanza is one failover block.
