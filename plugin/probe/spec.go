@@ -70,10 +70,13 @@ func ValidateHeader(name, value string) error {
 	return nil
 }
 
-// ValidateFor checks a check URL template bound to one endpoint's address,
-// down to the request it would send.
+// ValidateFor checks a check URL template bound to one endpoint's address.
+// It checks the URL only, without building the request (New does, once per
+// endpoint): setup of ten thousand endpoints spent a tenth of its time
+// building requests to throw away. FuzzValidateURL holds New to what this
+// accepts.
 func ValidateFor(template, address string) error {
-	_, err := New(Spec{URL: template}, address)
+	_, err := target(template, address)
 	return err
 }
 
