@@ -8,6 +8,23 @@ import (
 	"github.com/failover-dns/failover/plugin/probe"
 )
 
+// newTestRegistry is a registry whose monitors a scripted prober answers.
+func newTestRegistry() (*Registry, *scriptedProber, *builder) {
+	p := newScriptedProber()
+	return NewRegistry(0, nil), p, &builder{p: p}
+}
+
+// acquireFirst acquires key "a" for the first time; the test's end stops it.
+func acquireFirst(t *testing.T, r *Registry, b *builder) *Monitor {
+	t.Helper()
+	m, fresh := r.Acquire("a", b.build("a"))
+	if !fresh {
+		t.Fatalf("Expected the first Acquire to be fresh")
+	}
+	t.Cleanup(func() { r.engine.remove(m); r.engine.wait() })
+	return m
+}
+
 // builder counts how often the registry makes a monitor.
 type builder struct {
 	p     probe.Prober
@@ -47,13 +64,10 @@ func TestRegistryAcquireShares(t *testing.T) {
 
 func TestRegistryReleaseStopsLastUse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := NewRegistry(0, nil)
+		r, p, b := newTestRegistry()
 		e := r.engine
-		p := newScriptedProber()
-		b := &builder{p: p}
 
-		m, _ := r.Acquire("a", b.build("a"))
-		t.Cleanup(func() { e.remove(m); e.wait() })
+		m := acquireFirst(t, r, b)
 		r.Acquire("a", b.build("a"))
 		e.add(m)
 		nextCall(t, p, time.Minute).reply <- pass
@@ -93,17 +107,11 @@ func TestRegistryReleaseStopsLastUse(t *testing.T) {
 
 func TestRegistryReloadKeepsMonitor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := NewRegistry(0, nil)
+		r, p, b := newTestRegistry()
 		e := r.engine
-		p := newScriptedProber()
-		b := &builder{p: p}
 
 		// The old configuration starts: first round, then steady probing.
-		old, fresh := r.Acquire("a", b.build("a"))
-		if !fresh {
-			t.Fatalf("Expected the first Acquire to be fresh")
-		}
-		t.Cleanup(func() { e.remove(old); e.wait() })
+		old := acquireFirst(t, r, b)
 		var tl transitionLog
 		unsubscribe := old.Subscribe(tl.listen)
 		go e.firstRound([]*Monitor{old}, time.Minute)
@@ -153,13 +161,10 @@ func TestRegistryReloadKeepsMonitor(t *testing.T) {
 // every transition, however many there are.
 func TestMonitorEverySubscriberHears(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := NewRegistry(0, nil)
+		r, p, b := newTestRegistry()
 		e := r.engine
-		p := newScriptedProber()
-		b := &builder{p: p}
 
-		m, _ := r.Acquire("a", b.build("a"))
-		t.Cleanup(func() { e.remove(m); e.wait() })
+		m := acquireFirst(t, r, b)
 		logs := make([]transitionLog, 3)
 		for i := range logs {
 			m.Subscribe(logs[i].listen)
@@ -190,13 +195,10 @@ func TestMonitorEverySubscriberHears(t *testing.T) {
 // must go on publishing to the new configuration.
 func TestRegistryReloadPublishesToTheNewConfiguration(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := NewRegistry(0, nil)
+		r, p, b := newTestRegistry()
 		e := r.engine
-		p := newScriptedProber()
-		b := &builder{p: p}
 
-		old, _ := r.Acquire("a", b.build("a"))
-		t.Cleanup(func() { e.remove(old); e.wait() })
+		old := acquireFirst(t, r, b)
 		var before, after transitionLog
 		unsubscribe := old.Subscribe(before.listen)
 		go e.firstRound([]*Monitor{old}, time.Minute)
