@@ -44,6 +44,7 @@ type Failover struct {
 type entry struct {
 	m       *managed
 	idx     int
+	apex    bool // the zone's own name: types without data are the zone's (SOA, NS...)
 	queries [len(queryTypes)]lazyCounter
 	allDown lazyCounter
 	name    metadata.Func
@@ -52,7 +53,7 @@ type entry struct {
 
 func newEntry(m *managed, idx int) *entry {
 	name := m.cfg.Names[idx]
-	e := &entry{m: m, idx: idx,
+	e := &entry{m: m, idx: idx, apex: idx < len(m.cfg.Apex) && m.cfg.Apex[idx],
 		allDown: lazyCounter{vec: allDownAnswers, labels: [2]string{name, m.cfg.AllDown.String()}},
 		name:    func() string { return name },
 		policy:  func() string { return m.cfg.Policy.String() },
@@ -87,8 +88,12 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	}
 	q := &r.Question[0]
 	e := f.names[strings.ToLower(q.Name)] // no allocation for the usual lower-case name
-	if e == nil || q.Qclass != dns.ClassINET {
+	if e == nil || q.Qclass != dns.ClassINET || q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
+		// Transfers are the zone's, which transfer serves or refuses.
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
+	}
+	if moreThanOneOPT(r) { // RFC 6891 section 6.1.1
+		return dns.RcodeFormatError, nil
 	}
 	e.countQuery(q.Qtype)
 	cfg := e.m.cfg
@@ -107,7 +112,7 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	}
 	fam := e.m.view.Load().groups[group].forType(q.Qtype)
 	if fam == nil { // the name exists, but not with this type
-		if cfg.Fallthrough {
+		if cfg.Fallthrough || e.apex {
 			return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 		}
 		return writeEmpty(w, r, ecs)
@@ -153,6 +158,16 @@ func (f *Failover) Metadata(ctx context.Context, state request.Request) context.
 		metadata.SetValueFunc(ctx, pluginName+"/policy", e.policy)
 	}
 	return ctx
+}
+
+func moreThanOneOPT(r *dns.Msg) bool {
+	n := 0
+	for _, rr := range r.Extra {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			n++
+		}
+	}
+	return n > 1
 }
 
 // answered lists the addresses or targets of an answer, space-separated.

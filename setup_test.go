@@ -551,6 +551,12 @@ func TestSetupErrors(t *testing.T) {
     endpoint 192.0.2.10
     endpoint backup.example.net
 }`, 3, "mixes IP addresses and host names: endpoint backup.example.net. does not fit the block's first endpoint 192.0.2.10, an IP address"},
+		{"host name at the apex", `failover @ {
+    endpoint edge.example.net
+}`, 2, "endpoint edge.example.net. is a host name, answered with a CNAME, and example.org. is the apex of its zone"},
+		{"host name at the apex, by name", `failover www.example.org example.org {
+    endpoint edge.example.net
+}`, 2, "(RFC 1034 section 3.6.2); use IP addresses at the apex"},
 		{"host names and addresses", `failover www.example.org {
     endpoint primary.example.net
     endpoint backup.example.net

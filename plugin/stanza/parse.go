@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +83,7 @@ func (p *parser) names(zones []string) error {
 			}
 			p.s.Names = append(p.s.Names, n)
 			p.s.NameLines = append(p.s.NameLines, c.Line())
+			p.s.Apex = append(p.s.Apex, slices.Contains(zones, n))
 		}
 	}
 	return nil
@@ -449,6 +451,14 @@ func (p *parser) finish() error {
 	s := p.s
 	if len(s.Endpoints) == 0 {
 		return Errorf(s.File, s.Line, "failover %s has no endpoint; add at least one line such as: endpoint 192.0.2.10", s.Names[0])
+	}
+	if s.Endpoints[0].IsHost() {
+		for i, apex := range s.Apex {
+			if apex {
+				return Errorf(s.File, s.Endpoints[0].Line, "failover %s: endpoint %s is a host name, answered with a CNAME, and %s is the apex of its zone, where the SOA and NS records stand and a CNAME may not (RFC 1034 section 3.6.2); use IP addresses at the apex",
+					s.Names[i], s.Endpoints[0].Address, s.Names[i])
+			}
+		}
 	}
 	for _, e := range s.Endpoints[1:] {
 		if e.IsHost() != s.Endpoints[0].IsHost() {

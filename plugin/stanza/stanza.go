@@ -47,6 +47,7 @@ type Stanza struct {
 
 	Names       []string // lower-case FQDNs
 	NameLines   []int
+	Apex        []bool // per name: whether it is the apex of its zone
 	Policy      policy.Kind
 	Endpoints   []Endpoint
 	TTL         uint32
