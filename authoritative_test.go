@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/coredns/coredns/plugin/file"
 	_ "github.com/coredns/coredns/plugin/transfer"
@@ -31,6 +33,7 @@ func zoneServer(t *testing.T) server {
 	if err := os.WriteFile(path, []byte(testZone), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	dead := closedPort(t)
 	return startServer(t, fmt.Sprintf(`example.test:0 {
     bind 127.0.0.1
     failover @ {
@@ -39,11 +42,126 @@ func zoneServer(t *testing.T) server {
     failover www {
         endpoint 192.0.2.11
     }
+    failover www.deep.example.test {
+        endpoint 192.0.2.12
+    }
+    failover ft {
+        endpoint 192.0.2.13
+        fallthrough
+    }
+    failover dead {
+        endpoint 192.0.2.14
+        check tcp://%[2]s
+        all_down fallthrough
+    }
+    failover nd {
+        endpoint 192.0.2.15
+        check tcp://%[2]s
+        all_down nodata
+    }
     transfer {
         to *
     }
-    file %s
+    file %[1]s
+}`, path, dead))
+}
+
+// isNoData checks a NOERROR answer with no records and, in the authority
+// section, the SOA with the TTL negative answers are cached for.
+func isNoData(t *testing.T, r *dns.Msg, what string, soaOwner string, ttl uint32) *dns.SOA {
+	t.Helper()
+	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 || !r.Authoritative {
+		t.Errorf("Expected NOERROR with no records and AA for %s, got %s", what, r)
+		return nil
+	}
+	if len(r.Ns) != 1 {
+		t.Errorf("Expected the zone's SOA alone in the authority section for %s, got %v", what, r.Ns)
+		return nil
+	}
+	soa, ok := r.Ns[0].(*dns.SOA)
+	if !ok || soa.Hdr.Name != soaOwner || soa.Hdr.Ttl != ttl {
+		t.Errorf("Expected the SOA of %s with TTL %d for %s, got %v", soaOwner, ttl, what, r.Ns[0])
+	}
+	return soa
+}
+
+// Negative answers for managed names carry the zone's SOA, as the file zone
+// serves it, with TTL min(SOA TTL, minimum) = 300 (RFC 2308).
+func TestNegativeAnswersCarryTheZoneSOA(t *testing.T) {
+	s := zoneServer(t)
+	for _, proto := range []string{"udp", "tcp"} {
+		for _, qtype := range []uint16{dns.TypeAAAA, dns.TypeMX, dns.TypeTXT, dns.TypeANY} {
+			r := s.mustAsk(t, proto, "www.example.test.", qtype)
+			if soa := isNoData(t, r, dns.TypeToString[qtype]+" www over "+proto, "example.test.", 300); soa != nil && soa.Serial != 2026120101 {
+				t.Errorf("Expected the zone file's serial 2026120101, got %d", soa.Serial)
+			}
+		}
+		isNoData(t, s.mustAsk(t, proto, "nd.example.test.", dns.TypeA), "all_down nodata over "+proto, "example.test.", 300)
+	}
+}
+
+// Names that exist are never NXDOMAIN: an empty non-terminal above a managed
+// name (RFC 8020), and managed names passed on by fallthrough or all_down
+// fallthrough that the zone does not hold.
+func TestManagedNamesExist(t *testing.T) {
+	s := zoneServer(t)
+	for _, proto := range []string{"udp", "tcp"} {
+		isNoData(t, s.mustAsk(t, proto, "deep.example.test.", dns.TypeA), "the empty non-terminal deep over "+proto, "example.test.", 300)
+		isNoData(t, s.mustAsk(t, proto, "ft.example.test.", dns.TypeMX), "MX of ft, passed on by fallthrough, over "+proto, "example.test.", 300)
+		isNoData(t, s.mustAsk(t, proto, "dead.example.test.", dns.TypeA), "A of dead, passed on by all_down fallthrough, over "+proto, "example.test.", 300)
+		if r := s.mustAsk(t, proto, "nothing.example.test.", dns.TypeA); r.Rcode != dns.RcodeNameError {
+			t.Errorf("Expected NXDOMAIN for a name nobody has over %s, got %s", proto, dns.RcodeToString[r.Rcode])
+		}
+	}
+}
+
+// The SOA follows the zone: a new serial in the file reaches the negative
+// answers; with no zone behind the plugin an SOA is synthesised.
+func TestNegativeAnswersFollowTheSerial(t *testing.T) {
+	// Restored after the server's cleanup has stopped its refresher.
+	was := soaRefresh
+	t.Cleanup(func() { soaRefresh = was })
+	soaRefresh = 100 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "db.example.test")
+	if err := os.WriteFile(path, []byte(testZone), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, fmt.Sprintf(`example.test:0 {
+    bind 127.0.0.1
+    failover www {
+        endpoint 192.0.2.11
+    }
+    file %s {
+        reload 100ms
+    }
+}
+example.org:0 {
+    bind 127.0.0.1
+    failover www {
+        endpoint 192.0.2.21
+    }
 }`, path))
+	if soa := isNoData(t, s.mustAsk(t, "udp", "www.example.test.", dns.TypeAAAA), "AAAA", "example.test.", 300); soa == nil || soa.Serial != 2026120101 {
+		t.Fatalf("Expected serial 2026120101 at first, got %v", soa)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(testZone, "2026120101", "2026120102", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := s.mustAsk(t, "udp", "www.example.test.", dns.TypeAAAA)
+		if len(r.Ns) == 1 && r.Ns[0].(*dns.SOA).Serial == 2026120102 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Expected the new serial 2026120102 in negative answers within 5s, got %v", r.Ns)
+		}
+		time.Sleep(50 * time.Millisecond) // the zone reloads on its own clock
+	}
+	soa := isNoData(t, s.mustAsk(t, "udp", "www.example.org.", dns.TypeAAAA), "AAAA with no zone behind", "example.org.", 60)
+	if soa != nil && (soa.Ns != "ns.dns.example.org." || soa.Mbox != "hostmaster.example.org.") {
+		t.Errorf("Expected a synthesised SOA, got %v", soa)
+	}
 }
 
 // At the apex the stanza answers the types it has data for; the zone's own

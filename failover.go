@@ -37,6 +37,10 @@ type Failover struct {
 
 	sources          map[string]*geo.Source // geoip files by path
 	geoStop, geoDone chan struct{}
+
+	soas             []*zoneSOA          // one per zone of the server block
+	ents             map[string]*zoneSOA // empty non-terminals above managed names
+	soaStop, soaDone chan struct{}
 }
 
 // entry points a managed name at its stanza and its index there, with what
@@ -44,7 +48,8 @@ type Failover struct {
 type entry struct {
 	m       *managed
 	idx     int
-	apex    bool // the zone's own name: types without data are the zone's (SOA, NS...)
+	apex    bool     // the zone's own name: types without data are the zone's (SOA, NS...)
+	soa     *zoneSOA // for negative answers
 	queries [len(queryTypes)]lazyCounter
 	allDown lazyCounter
 	name    metadata.Func
@@ -87,9 +92,13 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
 	q := &r.Question[0]
-	e := f.names[strings.ToLower(q.Name)] // no allocation for the usual lower-case name
+	name := strings.ToLower(q.Name) // no allocation for the usual lower-case name
+	e := f.names[name]
 	if e == nil || q.Qclass != dns.ClassINET || q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
 		// Transfers are the zone's, which transfer serves or refuses.
+		if z := f.ents[name]; z != nil && q.Qclass == dns.ClassINET && q.Qtype != dns.TypeAXFR && q.Qtype != dns.TypeIXFR {
+			return f.passExisting(ctx, w, r, z, nil)
+		}
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
 	if moreThanOneOPT(r) { // RFC 6891 section 6.1.1
@@ -112,21 +121,24 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	}
 	fam := e.m.view.Load().groups[group].forType(q.Qtype)
 	if fam == nil { // the name exists, but not with this type
-		if cfg.Fallthrough || e.apex {
+		if e.apex { // the zone's own types
 			return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 		}
-		return writeEmpty(w, r, ecs)
+		if cfg.Fallthrough {
+			return f.passExisting(ctx, w, r, e.soa, ecs)
+		}
+		return writeEmpty(w, r, ecs, e.soa)
 	}
 	if fam.allDown {
 		e.allDown.Inc()
 	}
 	switch fam.mode {
 	case passOn:
-		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
+		return f.passExisting(ctx, w, r, e.soa, ecs)
 	case servFail:
 		return dns.RcodeServerFailure, nil
 	case noData:
-		return writeEmpty(w, r, ecs)
+		return writeEmpty(w, r, ecs, e.soa)
 	}
 	var buf [8]*choice // picks stay on the stack for the usual few answers
 	picked := fam.sets[e.idx].Pick(buf[:0])
@@ -197,10 +209,12 @@ func reply(r *dns.Msg) *dns.Msg {
 	return m
 }
 
-// writeEmpty answers NOERROR with no records (NODATA). Such an answer is the
-// same for every client: an ECS option is echoed with scope 0.
-func writeEmpty(w dns.ResponseWriter, r *dns.Msg, ecs *dns.EDNS0_SUBNET) (int, error) {
+// writeEmpty answers NOERROR with no records (NODATA) and the zone's SOA,
+// which lets resolvers cache it (RFC 2308). Such an answer is the same for
+// every client: an ECS option is echoed with scope 0.
+func writeEmpty(w dns.ResponseWriter, r *dns.Msg, ecs *dns.EDNS0_SUBNET, soa *zoneSOA) (int, error) {
 	m := reply(r)
+	m.Ns = []dns.RR{soa.authority()}
 	if ecs != nil {
 		echoECS(m, r, ecs, 0)
 	}

@@ -59,6 +59,13 @@ func setup(c *caddy.Controller) error {
 func parse(c *caddy.Controller) (*Failover, error) {
 	zones := plugin.OriginsFromArgsOrServerBlock(nil, c.ServerBlockKeys)
 	f := &Failover{names: make(map[string]*entry), registry: monitors}
+	soas := make(map[string]*zoneSOA, len(zones))
+	for _, z := range zones {
+		if soas[z] == nil {
+			soas[z] = newZoneSOA(z)
+			f.soas = append(f.soas, soas[z])
+		}
+	}
 	for c.Next() {
 		s, err := stanza.Parse(c, zones)
 		if err != nil {
@@ -76,7 +83,9 @@ func parse(c *caddy.Controller) (*Failover, error) {
 				return nil, stanza.Errorf(s.File, s.NameLines[i],
 					"name %s is already managed by the failover block on line %d; a name belongs to one block", name, prev.m.cfg.Line)
 			}
-			f.names[name] = newEntry(m, i)
+			e := newEntry(m, i)
+			e.soa = soas[plugin.Zones(zones).Matches(name)]
+			f.names[name] = e
 		}
 		if s.TTL < stanza.LowTTL {
 			log.Warningf("%s:%d: ttl %d for %s is below %d s: every resolver will ask again that often",
@@ -84,6 +93,7 @@ func parse(c *caddy.Controller) (*Failover, error) {
 		}
 		f.stanzas = append(f.stanzas, m)
 	}
+	f.ents = emptyNonTerminals(f.names)
 	return f, nil
 }
 
@@ -133,6 +143,12 @@ func (f *Failover) start() error {
 		f.geoStop, f.geoDone = make(chan struct{}), make(chan struct{})
 		go f.watchGeo(f.geoStop, f.geoDone)
 	}
+	// The next plugin's zones are loaded by now (file reads its zone in
+	// setup); those that come later (auto, secondary) are picked up by the
+	// refreshes.
+	f.refreshSOA()
+	f.soaStop, f.soaDone = make(chan struct{}), make(chan struct{})
+	go f.watchSOA(f.soaStop, f.soaDone)
 	f.ready.Store(true)
 	track(f)
 	return nil
@@ -168,6 +184,11 @@ func (f *Failover) stop() error {
 		close(f.geoStop)
 		<-f.geoDone
 		f.geoStop = nil
+	}
+	if f.soaStop != nil {
+		close(f.soaStop)
+		<-f.soaDone
+		f.soaStop = nil
 	}
 	for _, u := range f.unsubs {
 		u()

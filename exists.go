@@ -1,0 +1,78 @@
+package failover
+
+import (
+	"context"
+
+	"github.com/coredns/coredns/plugin"
+
+	"github.com/miekg/dns"
+)
+
+// The names a server block manages exist, whatever their types, and so do
+// the empty non-terminals between them and their zone (RFC 8020). When the
+// next plugin, which knows none of them, answers NXDOMAIN for one, the
+// answer becomes NODATA with the zone's SOA.
+
+// existsWriter turns the next plugin's NXDOMAIN for a name that exists into
+// NODATA. A name error after a CNAME chain is about the chain's target and
+// stays as it is.
+type existsWriter struct {
+	dns.ResponseWriter
+	soa     *zoneSOA
+	written bool
+}
+
+func (w *existsWriter) WriteMsg(m *dns.Msg) error {
+	w.written = true
+	if m.Rcode == dns.RcodeNameError && len(m.Answer) == 0 {
+		m.Rcode = dns.RcodeSuccess
+		m.Authoritative = true
+		// The next plugin's denial (an NSEC proving that the name does not
+		// exist) would contradict the answer; only the SOA stays, with the
+		// TTL of negative answers (RFC 2308 section 3).
+		ns := []dns.RR{w.soa.authority()}
+		for _, rr := range m.Ns {
+			if soa, ok := rr.(*dns.SOA); ok {
+				soa = dns.Copy(soa).(*dns.SOA) // the next plugin's record, not ours to change
+				soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
+				ns[0] = soa
+				break
+			}
+		}
+		m.Ns = ns
+	}
+	return w.ResponseWriter.WriteMsg(m)
+}
+
+// passExisting hands a query for a name that exists to the next plugin,
+// answering NODATA itself when there is no next plugin.
+func (f *Failover) passExisting(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, soa *zoneSOA, ecs *dns.EDNS0_SUBNET) (int, error) {
+	if f.Next == nil {
+		return writeEmpty(w, r, ecs, soa)
+	}
+	ew := &existsWriter{ResponseWriter: w, soa: soa}
+	return plugin.NextOrFailure(f.Name(), f.Next, ctx, ew, r)
+}
+
+// emptyNonTerminals lists the names between each managed name and its zone
+// that are not managed themselves, with the SOA of their zone.
+func emptyNonTerminals(names map[string]*entry) map[string]*zoneSOA {
+	ents := make(map[string]*zoneSOA)
+	for name, e := range names {
+		zone := e.soa.zone
+		for n := name; ; {
+			i, end := dns.NextLabel(n, 0)
+			if end {
+				break
+			}
+			n = n[i:]
+			if !dns.IsSubDomain(zone, n) || equalName(n, zone) {
+				break
+			}
+			if _, managed := names[n]; !managed {
+				ents[n] = e.soa
+			}
+		}
+	}
+	return ents
+}

@@ -1,0 +1,133 @@
+package failover
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/coredns/coredns/plugin/pkg/dnsutil"
+	"github.com/coredns/coredns/plugin/pkg/nonwriter"
+
+	"github.com/miekg/dns"
+)
+
+// soaRefresh is how often the zones' SOA records are asked of the next
+// plugin again, so that negative answers follow a new serial. A lookup in
+// file's memory costs microseconds; the query path never waits for one.
+var soaRefresh = 5 * time.Second
+
+// soaLookupTimeout bounds one lookup, so that a next plugin that forwards
+// and gets no answer holds up neither a start nor the refreshes for long.
+const soaLookupTimeout = time.Second
+
+// zoneSOA is the SOA that negative answers for the managed names of one zone
+// carry in their authority section (RFC 2308 section 3).
+type zoneSOA struct {
+	zone   string
+	rr     atomic.Pointer[dns.SOA] // read by queries; replaced whole, never changed
+	served bool                    // learned from the next plugin, not synthesised; refresher only
+}
+
+// newZoneSOA starts with a synthesised SOA, as CoreDNS's kubernetes plugin
+// makes one, until the next plugin serves the zone's own.
+func newZoneSOA(zone string) *zoneSOA {
+	z := &zoneSOA{zone: zone}
+	z.rr.Store(&dns.SOA{
+		Hdr:     dns.RR_Header{Name: zone, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: synthesisedSOATTL},
+		Ns:      dnsutil.Join("ns.dns", zone),
+		Mbox:    dnsutil.Join("hostmaster", zone),
+		Serial:  uint32(time.Now().Unix()),
+		Refresh: 7200, Retry: 1800, Expire: 86400, Minttl: synthesisedSOATTL,
+	})
+	return z
+}
+
+// synthesisedSOATTL is the TTL and negative TTL of a synthesised SOA: the
+// default answer TTL, so that a negative answer is cached no longer than a
+// positive one.
+const synthesisedSOATTL = 60
+
+// authority is the record for negative answers, shared read-only.
+func (z *zoneSOA) authority() dns.RR { return z.rr.Load() }
+
+// learn takes the zone's SOA from the next plugin's answer, if it has one;
+// a zone that stops answering keeps the SOA it had.
+func (z *zoneSOA) learn(m *dns.Msg) (changed bool) {
+	if m == nil || m.Rcode != dns.RcodeSuccess {
+		return false
+	}
+	for _, rr := range m.Answer {
+		soa, ok := rr.(*dns.SOA)
+		if !ok || !equalName(soa.Hdr.Name, z.zone) {
+			continue
+		}
+		old := z.rr.Load()
+		if z.served && old.Serial == soa.Serial && old.Ns == soa.Ns && old.Mbox == soa.Mbox &&
+			old.Minttl == soa.Minttl && old.Hdr.Ttl == min(soa.Hdr.Ttl, soa.Minttl) {
+			return false
+		}
+		// RFC 2308 section 3: the TTL of the SOA in a negative answer is
+		// the lesser of its own TTL and its minimum.
+		auth := dns.Copy(soa).(*dns.SOA)
+		auth.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
+		z.rr.Store(auth)
+		z.served = true
+		return true
+	}
+	return false
+}
+
+func equalName(a, b string) bool { return dns.CanonicalName(a) == dns.CanonicalName(b) }
+
+// refreshSOA asks the next plugin for every zone's SOA.
+func (f *Failover) refreshSOA() {
+	for _, z := range f.soas {
+		z.learn(f.askNext(z.zone, dns.TypeSOA))
+	}
+}
+
+// watchSOA refreshes the SOA records until stop is closed.
+func (f *Failover) watchSOA(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	tick := time.NewTicker(soaRefresh)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			f.refreshSOA()
+		}
+	}
+}
+
+// askNext sends a query of the plugin's own down the chain and returns the
+// answer, which nonwriter keeps instead of sending.
+func (f *Failover) askNext(name string, qtype uint16) *dns.Msg {
+	if f.Next == nil {
+		return nil
+	}
+	r := new(dns.Msg)
+	r.SetQuestion(name, qtype)
+	w := nonwriter.New(loopbackWriter{})
+	ctx, cancel := context.WithTimeout(context.Background(), soaLookupTimeout)
+	defer cancel()
+	f.Next.ServeDNS(ctx, w, r)
+	return w.Msg
+}
+
+// loopbackWriter is the client of the plugin's own queries: it has loopback
+// addresses for plugins that look at them and writes nothing.
+type loopbackWriter struct{}
+
+var loopbackAddr = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 53}
+
+func (loopbackWriter) LocalAddr() net.Addr         { return loopbackAddr }
+func (loopbackWriter) RemoteAddr() net.Addr        { return loopbackAddr }
+func (loopbackWriter) WriteMsg(*dns.Msg) error     { return nil }
+func (loopbackWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (loopbackWriter) Close() error                { return nil }
+func (loopbackWriter) TsigStatus() error           { return nil }
+func (loopbackWriter) TsigTimersOnly(bool)         {}
+func (loopbackWriter) Hijack()                     {}
