@@ -31,21 +31,6 @@ func (f *Failover) geoSource(path, root string) (*geo.Source, error) {
 	return src, nil
 }
 
-// watchGeo re-opens replaced database files until stop is closed.
-func (f *Failover) watchGeo(stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	tick := time.NewTicker(geoCheckEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-			f.checkGeo()
-		}
-	}
-}
-
 // checkGeo looks at every database file once.
 func (f *Failover) checkGeo() {
 	for _, src := range f.sources {

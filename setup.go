@@ -141,14 +141,14 @@ func (f *Failover) start() error {
 	}
 	if len(f.sources) > 0 {
 		f.geoStop, f.geoDone = make(chan struct{}), make(chan struct{})
-		go f.watchGeo(f.geoStop, f.geoDone)
+		go runEvery(geoCheckEvery, f.geoStop, f.geoDone, f.checkGeo)
 	}
 	// The next plugin's zones are loaded by now (file reads its zone in
 	// setup); those that come later (auto, secondary) are picked up by the
 	// refreshes.
 	f.refreshSOA()
 	f.soaStop, f.soaDone = make(chan struct{}), make(chan struct{})
-	go f.watchSOA(f.soaStop, f.soaDone)
+	go runEvery(soaRefresh, f.soaStop, f.soaDone, f.refreshSOA)
 	f.ready.Store(true)
 	track(f)
 	return nil

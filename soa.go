@@ -87,21 +87,6 @@ func (f *Failover) refreshSOA() {
 	}
 }
 
-// watchSOA refreshes the SOA records until stop is closed.
-func (f *Failover) watchSOA(stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	tick := time.NewTicker(soaRefresh)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-			f.refreshSOA()
-		}
-	}
-}
-
 // askNext sends a query of the plugin's own down the chain and returns the
 // answer, which nonwriter keeps instead of sending.
 func (f *Failover) askNext(name string, qtype uint16) *dns.Msg {
