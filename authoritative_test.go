@@ -231,3 +231,32 @@ func TestTwoOPTRecordsAreFormErr(t *testing.T) {
 		}
 	}
 }
+
+// A malformed ECS option is a FORMERR on every managed name, not only those
+// routed by location (RFC 7871 sections 6 and 7.1.1); a well-formed one is
+// ignored by an answer that does not depend on the client.
+func TestMalformedECSIsFormErrOnEveryManagedName(t *testing.T) {
+	s := zoneServer(t)
+	for _, proto := range []string{"udp", "tcp"} {
+		addr := s.udp
+		if proto == "tcp" {
+			addr = s.tcp
+		}
+		for what, packet := range malformedECSQueries(t, "www.example.test.") {
+			if r := exchangeRawOver(t, proto, addr, packet); r.Rcode != dns.RcodeFormatError || len(r.Answer) != 0 {
+				t.Errorf("Expected FORMERR without an answer for an ECS option with %s over %s, got %s with %d answers", what, proto, dns.RcodeToString[r.Rcode], len(r.Answer))
+			}
+		}
+		m := new(dns.Msg)
+		m.SetQuestion("www.example.test.", dns.TypeA)
+		m.SetEdns0(1232, false)
+		m.IsEdns0().Option = append(m.IsEdns0().Option, ecsOption(t, "198.51.100.0/24"))
+		r, _, err := (&dns.Client{Net: proto}).Exchange(m, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := addresses(r); !slices.Equal(got, []string{"192.0.2.11"}) {
+			t.Errorf("Expected a well-formed ECS option not to change the answer over %s, got %v", proto, got)
+		}
+	}
+}

@@ -108,6 +108,9 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	cfg := e.m.cfg
 	group, scope := 0, uint8(0)
 	var ecs *dns.EDNS0_SUBNET
+	if e.m.route == nil && malformedECS(r) { // RFC 7871 section 7.1.1, on every name we own
+		return dns.RcodeFormatError, nil
+	}
 	if rt := e.m.route; rt != nil {
 		c, bad := rt.locate(w, r)
 		if bad {

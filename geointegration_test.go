@@ -81,11 +81,21 @@ func TestGeoIntegrationWithECS(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // the poll's pace, not a wait for an event
 	}
 
-	// A malformed ECS option (an address bit set past the prefix) is a
-	// FORMERR. miekg/dns masks the address when it packs, so the bit is set
-	// in the wire bytes.
+	for what, packet := range malformedECSQueries(t, "app.example.org.") {
+		r := exchangeRaw(t, s.udp, packet)
+		if r.Rcode != dns.RcodeFormatError || len(r.Answer) != 0 {
+			t.Errorf("Expected FORMERR without an answer for an ECS option with %s, got %s with %d answers", what, dns.RcodeToString[r.Rcode], len(r.Answer))
+		}
+	}
+}
+
+// malformedECSQueries are A queries for name whose ECS option RFC 7871 makes
+// a FORMERR, as wire bytes: miekg/dns masks the address when it packs, so
+// the faults are set in the packet.
+func malformedECSQueries(t *testing.T, name string) map[string][]byte {
+	t.Helper()
 	m := new(dns.Msg)
-	m.SetQuestion("app.example.org.", dns.TypeA)
+	m.SetQuestion(name, dns.TypeA)
 	m.SetEdns0(1232, false)
 	m.IsEdns0().Option = append(m.IsEdns0().Option, &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: 12, Address: net.ParseIP("10.0.0.0").To4()})
 	wire, err := m.Pack()
@@ -102,30 +112,49 @@ func TestGeoIntegrationWithECS(t *testing.T) {
 	unknownFamily[len(wire)-5] = 3 // family 1 -> 3
 	tooLong := slices.Clone(wire)
 	tooLong[len(wire)-4] = 33 // source prefix /33 of an IPv4 address
-	for what, packet := range map[string][]byte{"a bit past the prefix": bitPastPrefix, "an unknown family": unknownFamily, "a prefix longer than the address": tooLong} {
-		r := exchangeRaw(t, s.udp, packet)
-		if r.Rcode != dns.RcodeFormatError || len(r.Answer) != 0 {
-			t.Errorf("Expected FORMERR without an answer for an ECS option with %s, got %s with %d answers", what, dns.RcodeToString[r.Rcode], len(r.Answer))
-		}
-	}
+	return map[string][]byte{"a bit past the prefix": bitPastPrefix, "an unknown family": unknownFamily, "a prefix longer than the address": tooLong}
 }
 
 // exchangeRaw sends packet over UDP and unpacks the reply.
 func exchangeRaw(t *testing.T, addr string, packet []byte) *dns.Msg {
 	t.Helper()
-	conn, err := net.Dial("udp", addr)
+	return exchangeRawOver(t, "udp", addr, packet)
+}
+
+// exchangeRawOver sends packet over UDP or TCP (with its length before it)
+// and unpacks the reply.
+func exchangeRawOver(t *testing.T, network, addr string, packet []byte) *dns.Msg {
+	t.Helper()
+	conn, err := net.Dial(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if network == "tcp" {
+		packet = append([]byte{byte(len(packet) >> 8), byte(len(packet))}, packet...)
+	}
 	if _, err := conn.Write(packet); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 1232)
+	buf := make([]byte, 65535)
 	n, err := conn.Read(buf)
 	if err != nil {
 		t.Fatalf("Expected a reply, got %v", err)
+	}
+	if network == "tcp" {
+		if n < 2 {
+			t.Fatalf("Expected a reply with its length, got %d bytes", n)
+		}
+		for want := int(buf[0])<<8 | int(buf[1]); n-2 < want; {
+			k, err := conn.Read(buf[n:])
+			if err != nil {
+				t.Fatalf("Expected the whole reply, got %v", err)
+			}
+			n += k
+		}
+		buf = buf[2:]
+		n -= 2
 	}
 	r := new(dns.Msg)
 	if err := r.Unpack(buf[:n]); err != nil {

@@ -120,6 +120,27 @@ func (rt *geoRoute) believes(src netip.Addr) bool {
 	return false
 }
 
+// malformedECS reports whether r carries an ECS option that RFC 7871 section
+// 6 makes a FORMERR. Answers that do not depend on the client ignore a
+// well-formed one.
+func malformedECS(r *dns.Msg) bool {
+	if len(r.Extra) == 0 {
+		return false
+	}
+	opt := r.IsEdns0()
+	if opt == nil {
+		return false
+	}
+	for _, o := range opt.Option {
+		if e, ok := o.(*dns.EDNS0_SUBNET); ok {
+			if _, ok := ecsAddr(e); !ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // ecsAddr checks an ECS option against RFC 7871 section 6 and returns its
 // address. The family must be known, the source prefix no longer than the
 // address, and the address bits past the prefix zero.
