@@ -260,3 +260,56 @@ func TestMalformedECSIsFormErrOnEveryManagedName(t *testing.T) {
 		}
 	}
 }
+
+// A CNAME whose target is a managed name of the same server block carries
+// the target's current answer, through a chain of two, before and after the
+// target fails over (RFC 1034 section 4.3.2).
+func TestCNAMEChainsOfManagedNames(t *testing.T) {
+	pool := newHealthBackend(t, nil)
+	s := startServer(t, fmt.Sprintf(`example.test:0 {
+    bind 127.0.0.1
+    failover www {
+        endpoint app.example.test
+    }
+    failover app {
+        endpoint pool.example.test
+    }
+    failover pool {
+        endpoint 192.0.2.31 priority 1 check %s
+        endpoint 192.0.2.32 priority 2
+        interval 1s
+        fall 1
+    }
+}`, pool.url()))
+	chain := func(proto string, qtype uint16) []string {
+		var out []string
+		for _, rr := range s.mustAsk(t, proto, "www.example.test.", qtype).Answer {
+			switch rr := rr.(type) {
+			case *dns.CNAME:
+				out = append(out, rr.Hdr.Name+" CNAME "+rr.Target)
+			case *dns.A:
+				out = append(out, rr.Hdr.Name+" A "+rr.A.String())
+			}
+		}
+		return out
+	}
+	want := func(addr string) []string {
+		return []string{"www.example.test. CNAME app.example.test.", "app.example.test. CNAME pool.example.test.", "pool.example.test. A " + addr}
+	}
+	for _, proto := range []string{"udp", "tcp"} {
+		if got := chain(proto, dns.TypeA); !slices.Equal(got, want("192.0.2.31")) {
+			t.Errorf("Expected the chain to the primary over %s, got %v", proto, got)
+		}
+		if got := chain(proto, dns.TypeCNAME); !slices.Equal(got, want("")[:1]) {
+			t.Errorf("Expected a CNAME query to get the CNAME alone over %s, got %v", proto, got)
+		}
+		if got := chain(proto, dns.TypeAAAA); !slices.Equal(got, want("")[:2]) {
+			t.Errorf("Expected AAAA to get the chain up to the name without AAAA over %s, got %v", proto, got)
+		}
+	}
+	pool.failed.Store(true)
+	s.waitAnswer(t, "pool.example.test.", []string{"192.0.2.32"}, 5*time.Second)
+	if got := chain("udp", dns.TypeA); !slices.Equal(got, want("192.0.2.32")) {
+		t.Errorf("Expected the chain to follow the failover to the backup, got %v", got)
+	}
+}

@@ -38,6 +38,8 @@ type Failover struct {
 	sources          map[string]*geo.Source // geoip files by path
 	geoStop, geoDone chan struct{}
 
+	chains bool // a CNAME target is a name of the server block (see chain.go)
+
 	soas             []*zoneSOA          // one per zone of the server block
 	ents             map[string]*zoneSOA // empty non-terminals above managed names
 	soaStop, soaDone chan struct{}
@@ -122,7 +124,8 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 			scope = uint8(max(loc.Network.Bits(), 0))
 		}
 	}
-	fam := e.m.view.Load().groups[group].forType(q.Qtype)
+	byType := &e.m.view.Load().groups[group]
+	fam := byType.forType(q.Qtype)
 	if fam == nil { // the name exists, but not with this type
 		if e.apex { // the zone's own types
 			return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
@@ -151,11 +154,15 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 		m.Answer[i] = c.rr
 		c.answered.Inc()
 	}
-	if ecs != nil {
-		if fam.uniform {
-			scope = 0 // every client gets this answer now
+	rc := routed{ecs: ecs, scope: scope, uniform: fam.uniform}
+	if f.chains && fam == byType.cname && q.Qtype != dns.TypeCNAME {
+		m.Answer = f.follow(m.Answer, q.Qtype, w, r, &rc)
+	}
+	if rc.ecs != nil {
+		if rc.uniform {
+			rc.scope = 0 // every client gets this answer now
 		}
-		echoECS(m, r, ecs, scope)
+		echoECS(m, r, rc.ecs, rc.scope)
 	}
 	if metadata.ValueFuncs(ctx) != nil {
 		metadata.SetValueFunc(ctx, pluginName+"/endpoint", func() string { return answered(m.Answer) })

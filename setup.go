@@ -94,6 +94,10 @@ func parse(c *caddy.Controller) (*Failover, error) {
 		f.stanzas = append(f.stanzas, m)
 	}
 	f.ents = emptyNonTerminals(f.names)
+	if err := checkChains(f.names, f.stanzas); err != nil {
+		return nil, err
+	}
+	f.chains = hasChains(f.names)
 	return f, nil
 }
 

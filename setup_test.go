@@ -557,6 +557,13 @@ func TestSetupErrors(t *testing.T) {
 		{"host name at the apex, by name", `failover www.example.org example.org {
     endpoint edge.example.net
 }`, 2, "(RFC 1034 section 3.6.2); use IP addresses at the apex"},
+		{"CNAME loop", `failover www.example.org {
+    endpoint app.example.org
+}
+failover app.example.org {
+    endpoint edge.example.net
+    endpoint www.example.org
+}`, 6, "endpoint www.example.org. leads back to www.example.org., a CNAME loop"},
 		{"host names and addresses", `failover www.example.org {
     endpoint primary.example.net
     endpoint backup.example.net
