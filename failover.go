@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/dnssec"
 	"github.com/coredns/coredns/plugin/metadata"
 	"github.com/coredns/coredns/request"
 
@@ -38,7 +39,8 @@ type Failover struct {
 	sources          map[string]*geo.Source // geoip files by path
 	geoStop, geoDone chan struct{}
 
-	chains bool // a CNAME target is a name of the server block (see chain.go)
+	chains bool           // a CNAME target is a name of the server block (see chain.go)
+	signer *dnssec.Dnssec // the server block's dnssec, if any (see sign.go)
 
 	soas             []*zoneSOA          // one per zone of the server block
 	ents             map[string]*zoneSOA // empty non-terminals above managed names
@@ -133,7 +135,7 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 		if cfg.Fallthrough {
 			return f.passExisting(ctx, w, r, e.soa, ecs)
 		}
-		return writeEmpty(w, r, ecs, e.soa)
+		return f.writeEmpty(ctx, w, r, ecs, e.soa)
 	}
 	if fam.allDown {
 		e.allDown.Inc()
@@ -144,7 +146,7 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	case servFail:
 		return dns.RcodeServerFailure, nil
 	case noData:
-		return writeEmpty(w, r, ecs, e.soa)
+		return f.writeEmpty(ctx, w, r, ecs, e.soa)
 	}
 	var buf [8]*choice // picks stay on the stack for the usual few answers
 	picked := fam.sets[e.idx].Pick(buf[:0])
@@ -167,7 +169,7 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	if metadata.ValueFuncs(ctx) != nil {
 		metadata.SetValueFunc(ctx, pluginName+"/endpoint", func() string { return answered(m.Answer) })
 	}
-	w.WriteMsg(m)
+	w.WriteMsg(f.signed(ctx, w, r, m, e.soa.zone))
 	return dns.RcodeSuccess, nil
 }
 
@@ -222,12 +224,12 @@ func reply(r *dns.Msg) *dns.Msg {
 // writeEmpty answers NOERROR with no records (NODATA) and the zone's SOA,
 // which lets resolvers cache it (RFC 2308). Such an answer is the same for
 // every client: an ECS option is echoed with scope 0.
-func writeEmpty(w dns.ResponseWriter, r *dns.Msg, ecs *dns.EDNS0_SUBNET, soa *zoneSOA) (int, error) {
+func (f *Failover) writeEmpty(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, ecs *dns.EDNS0_SUBNET, soa *zoneSOA) (int, error) {
 	m := reply(r)
 	m.Ns = []dns.RR{soa.authority()}
 	if ecs != nil {
 		echoECS(m, r, ecs, 0)
 	}
-	w.WriteMsg(m)
+	w.WriteMsg(f.signed(ctx, w, r, m, soa.zone))
 	return dns.RcodeSuccess, nil
 }

@@ -16,15 +16,7 @@ func (s server) askECS(t *testing.T, network, name, prefix string) *dns.Msg {
 	m.SetQuestion(name, dns.TypeA)
 	m.SetEdns0(1232, false)
 	m.IsEdns0().Option = append(m.IsEdns0().Option, ecsOption(t, prefix))
-	addr := s.udp
-	if network == "tcp" {
-		addr = s.tcp
-	}
-	r, _, err := (&dns.Client{Net: network, Timeout: 2 * time.Second}).Exchange(m, addr)
-	if err != nil {
-		t.Fatalf("Expected an answer over %s, got %v", network, err)
-	}
-	return r
+	return s.exchange(t, network, m)
 }
 
 func TestGeoIntegrationWithECS(t *testing.T) {

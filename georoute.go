@@ -206,6 +206,9 @@ func echoECS(m *dns.Msg, r *dns.Msg, e *dns.EDNS0_SUBNET, scope uint8) {
 	x.opt.Option = x.options[:]
 	if ro := r.IsEdns0(); ro != nil {
 		x.opt.SetUDPSize(ro.UDPSize())
+		if ro.Do() { // a reply with its own OPT keeps it as it is: DO must be echoed here
+			x.opt.SetDo()
+		}
 	}
 	if len(m.Extra) == 0 {
 		x.extra[0] = &x.opt

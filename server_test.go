@@ -74,6 +74,21 @@ func (s server) ask(network, name string, qtype uint16) (*dns.Msg, error) {
 	return r, err
 }
 
+// exchange sends m over network ("udp" or "tcp") and fails the test on a
+// transport error.
+func (s server) exchange(t *testing.T, network string, m *dns.Msg) *dns.Msg {
+	t.Helper()
+	addr := s.udp
+	if network == "tcp" {
+		addr = s.tcp
+	}
+	r, _, err := (&dns.Client{Net: network, Timeout: 2 * time.Second}).Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("Expected an answer over %s, got %v", network, err)
+	}
+	return r
+}
+
 // mustAsk is ask that fails the test on a transport error.
 func (s server) mustAsk(t *testing.T, network, name string, qtype uint16) *dns.Msg {
 	t.Helper()

@@ -46,7 +46,10 @@ func setup(c *caddy.Controller) error {
 	// Probes start in OnStartup, never in setup: a later error in the same
 	// Corefile would otherwise leave them running.
 	f.gen = generationOf(c)
-	c.OnStartup(f.start)
+	c.OnStartup(func() error {
+		f.findSigner(dnsserver.GetConfig(c))
+		return f.start()
+	})
 	c.OnShutdown(f.stop)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		f.Next = next
