@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,11 +173,45 @@ func BenchmarkServeDNSSigned(b *testing.B) {
 			if rcode, _ := h.ServeDNS(ctx, rec, m); rcode != dns.RcodeSuccess || rec.Msg == nil {
 				b.Fatalf("Expected an answer, got rcode %s, %v", dns.RcodeToString[rcode], rec.Msg)
 			}
+			// A signed variant that did not sign would measure nothing.
+			sigs := 0
+			for _, rr := range append(slices.Clone(rec.Msg.Answer), rec.Msg.Ns...) {
+				if _, ok := rr.(*dns.RRSIG); ok {
+					sigs++
+				}
+			}
+			if strings.HasPrefix(bb.name, "signed") != (sigs > 0) {
+				b.Fatalf("Expected signatures exactly in the signed variants, got %d in %s", sigs, bb.name)
+			}
 			w := &fixedWriter{remote: &net.UDPAddr{IP: net.IPv4(10, 240, 0, 1), Port: 40212}}
 			b.ReportAllocs()
 			for b.Loop() {
 				h.ServeDNS(ctx, w, m)
 			}
 		})
+	}
+}
+
+// A view's signatures are handed out until two days before the first of them
+// expires, and a view keeps at most maxSigEntries answers.
+func TestSigCacheExpiryAndBound(t *testing.T) {
+	now := time.Now()
+	sig := &dns.RRSIG{Hdr: dns.RR_Header{Name: "www.example.org.", Rrtype: dns.TypeRRSIG, Class: dns.ClassINET},
+		Expiration: uint32(now.Add(3 * 24 * time.Hour).Unix())}
+	m := &dns.Msg{Answer: []dns.RR{sig}}
+	var c sigCache
+	k := sigKey{qtype: dns.TypeA, n: 1}
+	c.put(k, keep(m, now))
+	if c.get(k, now) == nil {
+		t.Fatal("Expected the signed answer to be kept")
+	}
+	if c.get(k, now.Add(25*time.Hour)) != nil {
+		t.Error("Expected a signed answer whose signature expires within two days not to be handed out")
+	}
+	for i := range maxSigEntries + 10 {
+		c.put(sigKey{qtype: uint16(i + 100)}, keep(m, now))
+	}
+	if n := len(*c.m.Load()); n != maxSigEntries {
+		t.Errorf("Expected at most %d signed answers in a view, got %d", maxSigEntries, n)
 	}
 }

@@ -48,7 +48,7 @@ func (w *existsWriter) WriteMsg(m *dns.Msg) error {
 // answering NODATA itself when there is no next plugin.
 func (f *Failover) passExisting(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, soa *zoneSOA, ecs *dns.EDNS0_SUBNET) (int, error) {
 	if f.Next == nil {
-		return f.writeEmpty(ctx, w, r, ecs, soa)
+		return f.writeEmpty(ctx, w, r, ecs, soa, nil, nil)
 	}
 	ew := &existsWriter{ResponseWriter: w, soa: soa}
 	return plugin.NextOrFailure(f.Name(), f.Next, ctx, ew, r)

@@ -126,7 +126,8 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 			scope = uint8(max(loc.Network.Bits(), 0))
 		}
 	}
-	byType := &e.m.view.Load().groups[group]
+	v := e.m.view.Load()
+	byType := &v.groups[group]
 	fam := byType.forType(q.Qtype)
 	if fam == nil { // the name exists, but not with this type
 		if e.apex { // the zone's own types
@@ -135,7 +136,7 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 		if cfg.Fallthrough {
 			return f.passExisting(ctx, w, r, e.soa, ecs)
 		}
-		return f.writeEmpty(ctx, w, r, ecs, e.soa)
+		return f.writeEmpty(ctx, w, r, ecs, e.soa, &v.sigs, &sigKey{e: e, qtype: q.Qtype})
 	}
 	if fam.allDown {
 		e.allDown.Inc()
@@ -146,7 +147,7 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	case servFail:
 		return dns.RcodeServerFailure, nil
 	case noData:
-		return f.writeEmpty(ctx, w, r, ecs, e.soa)
+		return f.writeEmpty(ctx, w, r, ecs, e.soa, &v.sigs, &sigKey{e: e, qtype: q.Qtype})
 	}
 	var buf [8]*choice // picks stay on the stack for the usual few answers
 	picked := fam.sets[e.idx].Pick(buf[:0])
@@ -169,7 +170,12 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	if metadata.ValueFuncs(ctx) != nil {
 		metadata.SetValueFunc(ctx, pluginName+"/endpoint", func() string { return answered(m.Answer) })
 	}
-	w.WriteMsg(f.signed(ctx, w, r, m, e.soa.zone))
+	var key *sigKey
+	if f.signer != nil && len(m.Answer) == len(picked) && len(picked) <= maxSigned {
+		key = &sigKey{e: e, qtype: q.Qtype, n: uint8(len(picked))}
+		copy(key.picks[:], picked)
+	}
+	w.WriteMsg(f.signed(ctx, w, r, m, e.soa.zone, &v.sigs, key))
 	return dns.RcodeSuccess, nil
 }
 
@@ -224,12 +230,12 @@ func reply(r *dns.Msg) *dns.Msg {
 // writeEmpty answers NOERROR with no records (NODATA) and the zone's SOA,
 // which lets resolvers cache it (RFC 2308). Such an answer is the same for
 // every client: an ECS option is echoed with scope 0.
-func (f *Failover) writeEmpty(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, ecs *dns.EDNS0_SUBNET, soa *zoneSOA) (int, error) {
+func (f *Failover) writeEmpty(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, ecs *dns.EDNS0_SUBNET, soa *zoneSOA, sigs *sigCache, key *sigKey) (int, error) {
 	m := reply(r)
 	m.Ns = []dns.RR{soa.authority()}
 	if ecs != nil {
 		echoECS(m, r, ecs, 0)
 	}
-	w.WriteMsg(f.signed(ctx, w, r, m, soa.zone))
+	w.WriteMsg(f.signed(ctx, w, r, m, soa.zone, sigs, key))
 	return dns.RcodeSuccess, nil
 }

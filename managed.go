@@ -71,6 +71,7 @@ const (
 // geo group (a stanza of another policy has just one).
 type view struct {
 	groups []byType
+	sigs   sigCache // its answers once signed (see sign.go)
 }
 
 // byType holds the material for each record type; nil where the stanza has
