@@ -313,3 +313,24 @@ func TestCNAMEChainsOfManagedNames(t *testing.T) {
 		t.Errorf("Expected the chain to follow the failover to the backup, got %v", got)
 	}
 }
+
+// In a server block for the root, the zone of a managed name is the one the
+// next plugin answers its SOA from, not the root.
+func TestNegativeAnswersInARootServerBlock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db.example.test")
+	if err := os.WriteFile(path, []byte(testZone), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, fmt.Sprintf(`.:0 {
+    bind 127.0.0.1
+    failover www.example.test a.b.example.test {
+        endpoint 192.0.2.11
+    }
+    file %s example.test
+}`, path))
+	for _, proto := range []string{"udp", "tcp"} {
+		isNoData(t, s.mustAsk(t, proto, "www.example.test.", dns.TypeAAAA), "AAAA of www over "+proto, "example.test.", 300)
+		isNoData(t, s.mustAsk(t, proto, "a.b.example.test.", dns.TypeMX), "MX of a.b over "+proto, "example.test.", 300)
+		isNoData(t, s.mustAsk(t, proto, "b.example.test.", dns.TypeA), "the empty non-terminal b over "+proto, "example.test.", 300)
+	}
+}

@@ -153,6 +153,7 @@ func (f *Failover) start() error {
 	// The next plugin's zones are loaded by now (file reads its zone in
 	// setup); those that come later (auto, secondary) are picked up by the
 	// refreshes.
+	f.placeZones()
 	f.refreshSOA()
 	f.soaStop, f.soaDone = make(chan struct{}), make(chan struct{})
 	go runEvery(soaRefresh, f.soaStop, f.soaDone, f.refreshSOA)

@@ -3,6 +3,7 @@ package failover
 import (
 	"context"
 	"net"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -54,10 +55,10 @@ func (z *zoneSOA) authority() dns.RR { return z.rr.Load() }
 // learn takes the zone's SOA from the next plugin's answer, if it has one;
 // a zone that stops answering keeps the SOA it had.
 func (z *zoneSOA) learn(m *dns.Msg) (changed bool) {
-	if m == nil || m.Rcode != dns.RcodeSuccess {
+	if m == nil || m.Rcode != dns.RcodeSuccess && m.Rcode != dns.RcodeNameError {
 		return false
 	}
-	for _, rr := range m.Answer {
+	for _, rr := range slices.Concat(m.Answer, m.Ns) {
 		soa, ok := rr.(*dns.SOA)
 		if !ok || !equalName(soa.Hdr.Name, z.zone) {
 			continue
@@ -80,11 +81,72 @@ func (z *zoneSOA) learn(m *dns.Msg) (changed bool) {
 
 func equalName(a, b string) bool { return dns.CanonicalName(a) == dns.CanonicalName(b) }
 
-// refreshSOA asks the next plugin for every zone's SOA.
+// refreshSOA asks the next plugin for every zone's SOA. The root's is never
+// the one a managed name's negative answers need (see placeZones).
 func (f *Failover) refreshSOA() {
 	for _, z := range f.soas {
-		z.learn(f.askNext(z.zone, dns.TypeSOA))
+		if z.zone != "." {
+			z.learn(f.askNext(z.zone, dns.TypeSOA))
+		}
 	}
+}
+
+// placeZones finds the zone of each managed name of a server block for the
+// root (".:53 { ... forward ... }"), whose own zone tells nothing: the SOA
+// that the next plugin puts in its answer for the name is its zone's. It
+// runs once in start, before the handler serves.
+func (f *Failover) placeZones() {
+	placed := false
+	for name, e := range f.names {
+		if e.soa.zone != "." {
+			continue
+		}
+		// A name inside a zone already found is taken to be in it, so that
+		// ten thousand names of one zone cost one lookup, not ten thousand.
+		if z := f.enclosing(name); z != nil {
+			e.soa, placed = z, true
+			continue
+		}
+		m := f.askNext(name, dns.TypeSOA)
+		if m == nil {
+			continue
+		}
+		for _, rr := range slices.Concat(m.Answer, m.Ns) {
+			if soa, ok := rr.(*dns.SOA); ok && dns.IsSubDomain(soa.Hdr.Name, name) && soa.Hdr.Name != "." {
+				e.soa = f.zoneSOA(dns.CanonicalName(soa.Hdr.Name))
+				e.soa.learn(m)
+				placed = true
+				break
+			}
+		}
+	}
+	if placed {
+		f.ents = emptyNonTerminals(f.names)
+	}
+}
+
+// enclosing is the longest zone found so far, other than the root, that
+// holds name.
+func (f *Failover) enclosing(name string) *zoneSOA {
+	var best *zoneSOA
+	for _, z := range f.soas {
+		if z.zone != "." && dns.IsSubDomain(z.zone, name) && (best == nil || len(z.zone) > len(best.zone)) {
+			best = z
+		}
+	}
+	return best
+}
+
+// zoneSOA returns the server block's SOA source for zone, making it.
+func (f *Failover) zoneSOA(zone string) *zoneSOA {
+	for _, z := range f.soas {
+		if z.zone == zone {
+			return z
+		}
+	}
+	z := newZoneSOA(zone)
+	f.soas = append(f.soas, z)
+	return z
 }
 
 // askNext sends a query of the plugin's own down the chain and returns the
