@@ -58,7 +58,35 @@ func startServer(t *testing.T, corefile string) server {
 	if len(srvs) == 0 || srvs[0].LocalAddr() == nil || srvs[0].Addr() == nil {
 		t.Fatalf("Expected a server listening on UDP and TCP, got %d servers", len(srvs))
 	}
+	// Caddy starts serving in goroutines after Start returns, and a CoreDNS
+	// server stopped before it serves ignores the stop, which would leave the
+	// cleanup waiting for ever: every listener answers once before the test
+	// goes on.
+	for _, srv := range srvs {
+		if a := srv.LocalAddr(); a != nil {
+			awaitServing(t, "udp", a.String())
+		}
+		if a := srv.Addr(); a != nil {
+			awaitServing(t, "tcp", a.String())
+		}
+	}
 	return server{udp: srvs[0].LocalAddr().String(), tcp: srvs[0].Addr().String()}
+}
+
+// awaitServing waits until addr answers a query over network, whatever the answer.
+func awaitServing(t *testing.T, network, addr string) {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion("serving.invalid.", dns.TypeA)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, _, err := (&dns.Client{Net: network, Timeout: 500 * time.Millisecond}).Exchange(m, addr); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Expected the server to answer over %s on %s within 5s", network, addr)
+		}
+	}
 }
 
 // ask sends one query over network ("udp" or "tcp").
