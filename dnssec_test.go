@@ -80,10 +80,11 @@ func verifySet(t *testing.T, what string, section []dns.RR, covered uint16, key 
 	}
 }
 
-// With dnssec in the server block, a managed name's answers to DO queries
-// are signed with the zone's key, positive and negative, before and after a
-// failover; without DO they carry no signature.
-func TestManagedAnswersAreSignedWithTheZoneKeys(t *testing.T) {
+// signedZoneServer serves example.test signed by dnssec with a key of its
+// own, with www managed by failover: a primary whose backend the test can
+// fail and a backup. ttl is www's TTL.
+func signedZoneServer(t *testing.T, ttl int) (server, *healthBackend, *dns.DNSKEY) {
+	t.Helper()
 	dir := t.TempDir()
 	zone := filepath.Join(dir, "db.example.test")
 	if err := os.WriteFile(zone, []byte(testZone), 0o644); err != nil {
@@ -98,12 +99,21 @@ func TestManagedAnswersAreSignedWithTheZoneKeys(t *testing.T) {
         endpoint 192.0.2.12 priority 2
         interval 1s
         fall 1
+        ttl %d
     }
     dnssec {
         key file %s
     }
     file %s
-}`, primary.url(), keyFile, zone))
+}`, primary.url(), ttl, keyFile, zone))
+	return s, primary, key
+}
+
+// With dnssec in the server block, a managed name's answers to DO queries
+// are signed with the zone's key, positive and negative, before and after a
+// failover; without DO they carry no signature.
+func TestManagedAnswersAreSignedWithTheZoneKeys(t *testing.T) {
+	s, primary, key := signedZoneServer(t, 60)
 	for _, proto := range []string{"udp", "tcp"} {
 		r := s.askDO(t, proto, "www.example.test.", dns.TypeA)
 		verifySet(t, "the A answer over "+proto, r.Answer, dns.TypeA, key)

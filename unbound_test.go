@@ -100,27 +100,7 @@ func splitHostPort(t *testing.T, addr string) (string, string) {
 // secure: positive and negative answers come back with AD, before and after
 // a failover.
 func TestUnboundValidatesManagedNames(t *testing.T) {
-	dir := t.TempDir()
-	zone := filepath.Join(dir, "db.example.test")
-	if err := os.WriteFile(zone, []byte(testZone), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	keyFile, key := writeZoneKey(t, dir, "example.test.")
-	primary := newHealthBackend(t, nil)
-	s := startServer(t, fmt.Sprintf(`example.test:0 {
-    bind 127.0.0.1
-    failover www {
-        endpoint 192.0.2.11 priority 1 check %s
-        endpoint 192.0.2.12 priority 2
-        interval 1s
-        fall 1
-        ttl 1
-    }
-    dnssec {
-        key file %s
-    }
-    file %s
-}`, primary.url(), keyFile, zone))
+	s, primary, key := signedZoneServer(t, 1)
 	resolver := startUnbound(t, "example.test.", key, s.udp)
 	ask := func(name string, qtype uint16) *dns.Msg {
 		t.Helper()
