@@ -116,7 +116,8 @@ func TestManagedNamesExist(t *testing.T) {
 }
 
 // The SOA follows the zone: a new serial in the file reaches the negative
-// answers; with no zone behind the plugin an SOA is synthesised.
+// answers, with cache between them; with no zone behind the plugin an SOA is
+// synthesised.
 func TestNegativeAnswersFollowTheSerial(t *testing.T) {
 	// Restored after the server's cleanup has stopped its refresher.
 	was := soaRefresh
@@ -131,6 +132,7 @@ func TestNegativeAnswersFollowTheSerial(t *testing.T) {
     failover www {
         endpoint 192.0.2.11
     }
+    cache
     file %s {
         reload 100ms
     }

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coredns/coredns/plugin/cache"
 	"github.com/coredns/coredns/plugin/pkg/dnsutil"
 	"github.com/coredns/coredns/plugin/pkg/nonwriter"
 
@@ -152,7 +153,13 @@ func (f *Failover) zoneSOA(zone string) *zoneSOA {
 // askNext sends a query of the plugin's own down the chain and returns the
 // answer, which nonwriter keeps instead of sending.
 func (f *Failover) askNext(name string, qtype uint16) *dns.Msg {
-	if f.Next == nil {
+	next := f.Next
+	if c, ok := next.(*cache.Cache); ok {
+		// cache, which runs right after failover, would hand back the SOA
+		// it holds, and a new serial would wait for its TTL.
+		next = c.Next
+	}
+	if next == nil {
 		return nil
 	}
 	r := new(dns.Msg)
@@ -160,7 +167,7 @@ func (f *Failover) askNext(name string, qtype uint16) *dns.Msg {
 	w := nonwriter.New(loopbackWriter{})
 	ctx, cancel := context.WithTimeout(context.Background(), soaLookupTimeout)
 	defer cancel()
-	f.Next.ServeDNS(ctx, w, r)
+	next.ServeDNS(ctx, w, r)
 	return w.Msg
 }
 
