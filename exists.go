@@ -18,12 +18,10 @@ import (
 // stays as it is.
 type existsWriter struct {
 	dns.ResponseWriter
-	soa     *zoneSOA
-	written bool
+	soa *zoneSOA
 }
 
 func (w *existsWriter) WriteMsg(m *dns.Msg) error {
-	w.written = true
 	if m.Rcode == dns.RcodeNameError && len(m.Answer) == 0 {
 		m.Rcode = dns.RcodeSuccess
 		m.Authoritative = true

@@ -98,9 +98,9 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	q := &r.Question[0]
 	name := strings.ToLower(q.Name) // no allocation for the usual lower-case name
 	e := f.names[name]
-	if e == nil || q.Qclass != dns.ClassINET || q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
-		// Transfers are the zone's, which transfer serves or refuses.
-		if z := f.ents[name]; z != nil && q.Qclass == dns.ClassINET && q.Qtype != dns.TypeAXFR && q.Qtype != dns.TypeIXFR {
+	transfer := q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR // the zone's, which transfer serves or refuses
+	if e == nil || q.Qclass != dns.ClassINET || transfer {
+		if z := f.ents[name]; z != nil && q.Qclass == dns.ClassINET && !transfer {
 			return f.passExisting(ctx, w, r, z, nil)
 		}
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)

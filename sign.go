@@ -100,9 +100,9 @@ func (c *sigCache) put(k sigKey, s *signedAnswer) {
 	n := 0
 	if old != nil {
 		n = len(*old)
-	}
-	if n >= maxSigEntries {
-		return
+		if _, renewed := (*old)[k]; n >= maxSigEntries && !renewed { // an expired answer is replaced even when full
+			return
+		}
 	}
 	next := make(map[sigKey]*signedAnswer, n+1)
 	if old != nil {
