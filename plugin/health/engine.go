@@ -393,11 +393,14 @@ func (e *engine) sooner(m *Monitor) bool {
 func (e *engine) observe(m *Monitor, r probe.Result) (Transition, bool) {
 	from := m.tracker.State()
 	if !m.tracker.Observe(r.OK()) {
+		m.record(r, Transition{}, false)
 		return Transition{}, false
 	}
 	to := m.tracker.State()
 	m.state.Store(uint32(to))
-	return Transition{Monitor: m, From: from, To: to, Result: r}, true
+	t := Transition{Monitor: m, From: from, To: to, Result: r}
+	m.record(r, t, true)
+	return t, true
 }
 
 func (e *engine) after(m *Monitor, r probe.Result, late time.Duration, t Transition, changed bool) {

@@ -53,6 +53,9 @@ type Monitor struct {
 	mu            sync.RWMutex // guards subscriptions; held for reading while they run
 	subscriptions map[*subscription]struct{}
 
+	statusMu sync.Mutex // guards status; the engine writes it, operators read it
+	status   Status
+
 	refs int // guarded by Registry.mu
 }
 

@@ -1,0 +1,93 @@
+package control
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"time"
+)
+
+// Watch looks at the state file every so often and applies it when someone
+// else changed it, until Close. Overrides that an edit leaves as they were
+// keep their set_at.
+func (b *Book) Watch(every time.Duration) {
+	if b.file == nil || b.file.stop != nil {
+		return
+	}
+	f := b.file
+	f.stop, f.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(f.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-f.stop:
+				return
+			case <-t.C:
+				b.reread()
+			}
+		}
+	}()
+}
+
+func (f *stateFile) stopWatch() {
+	if f.stop != nil {
+		close(f.stop)
+		<-f.done
+		f.stop = nil
+	}
+}
+
+// reread applies the state file when its content is not what the book last
+// wrote or read.
+func (b *Book) reread() {
+	f := b.file
+	data, err := os.ReadFile(f.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		data, err = nil, nil
+	}
+	if err != nil {
+		b.Logf("state file %s: %v", f.path, err)
+		return
+	}
+	b.mu.Lock()
+	if bytes.Equal(data, f.written) {
+		b.mu.Unlock()
+		return
+	}
+	b.mu.Unlock()
+	p, bad := parseState(f.path, data, time.Now())
+	for _, err := range bad {
+		b.Logf("state file edited: %v; the line is kept as a comment and ignored", err)
+	}
+	changed, _ := b.change(false, func(s *Snapshot) bool {
+		if !bytes.Equal(data, f.written) { // unchanged since the check above
+			for k, o := range p.overrides {
+				if prev, ok := s.overrides[k]; ok && prev.State == o.State && prev.Reason == o.Reason {
+					p.overrides[k] = keepTimes(prev, o)
+				}
+			}
+			s.overrides, s.ttls, s.invalid = p.overrides, p.ttls, p.invalid
+			f.written = data
+			return true
+		}
+		return false
+	})
+	if changed {
+		b.Logf("state file %s edited: %d overrides and %d temporary TTLs now", f.path, len(p.overrides), len(p.ttls))
+	}
+}
+
+// keepTimes keeps the times of an override that a hand edit left alone, but
+// for those the edit gave.
+func keepTimes(prev, o Override) Override {
+	if o.SafeAt.IsZero() {
+		o.SafeAt = prev.SafeAt
+	}
+	if o.SetAt.After(prev.SetAt) { // no set_at in the line: it is the time of reading
+		o.SetAt = prev.SetAt
+	}
+	return o
+}
