@@ -10,9 +10,9 @@ import (
 // that share it. Every change is on disk (when the book has a state file)
 // before it is published, and published before the call returns.
 type Book struct {
-	mu    sync.Mutex // serialises changes and writes of the state file
-	snap  atomic.Pointer[Snapshot]
-	file  *stateFile // nil without a state file
+	mu     sync.Mutex // serialises changes and writes of the state file
+	snap   atomic.Pointer[Snapshot]
+	file   *stateFile // nil without a state file
 	timer  *time.Timer
 	closed bool
 
