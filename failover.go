@@ -15,8 +15,10 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/failover-dns/failover/plugin/control"
 	"github.com/failover-dns/failover/plugin/geo"
 	"github.com/failover-dns/failover/plugin/health"
+	"github.com/failover-dns/failover/plugin/stanza"
 )
 
 const pluginName = "failover"
@@ -42,6 +44,11 @@ type Failover struct {
 	chains bool           // a CNAME target is a name of the server block (see chain.go)
 	signer *dnssec.Dnssec // the server block's dnssec, if any (see sign.go)
 
+	settings *stanza.Settings // the nameless block, if any
+	book     *control.Book    // overrides and signals; nil without settings
+	listener *listener        // the API; nil without api
+	unbook   func()
+
 	soas             []*zoneSOA          // one per zone of the server block
 	ents             map[string]*zoneSOA // empty non-terminals above managed names
 	soaStop, soaDone chan struct{}
@@ -56,8 +63,9 @@ type entry struct {
 	soa     *zoneSOA // for negative answers
 	queries [len(queryTypes)]lazyCounter
 	allDown lazyCounter
-	name    metadata.Func
-	policy  metadata.Func
+	name     metadata.Func
+	policy   metadata.Func
+	override metadata.Func
 }
 
 func newEntry(m *managed, idx int) *entry {
@@ -66,6 +74,8 @@ func newEntry(m *managed, idx int) *entry {
 		allDown: lazyCounter{vec: allDownAnswers, labels: [2]string{name, m.cfg.AllDown.String()}},
 		name:    func() string { return name },
 		policy:  func() string { return m.cfg.Policy.String() },
+		// The overrides of the view answered from, not of a later one.
+		override: func() string { return m.view.Load().overrides },
 	}
 	for i, t := range queryTypes {
 		e.queries[i] = lazyCounter{vec: queries, labels: [2]string{name, t}}
@@ -186,6 +196,7 @@ func (f *Failover) Metadata(ctx context.Context, state request.Request) context.
 	if e := f.names[state.Name()]; e != nil {
 		metadata.SetValueFunc(ctx, pluginName+"/name", e.name)
 		metadata.SetValueFunc(ctx, pluginName+"/policy", e.policy)
+		metadata.SetValueFunc(ctx, pluginName+"/override", e.override)
 	}
 	return ctx
 }

@@ -1,9 +1,13 @@
 package failover
 
 import (
+	"time"
+
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/failover-dns/failover/plugin/control"
 )
 
 // endpointGauges makes endpoint_up and endpoint_weight at scrape time from
@@ -18,6 +22,15 @@ var (
 	endpointWeightDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "endpoint_weight"),
 		"The configured weight of an endpoint of a managed name; 0 means drained.",
 		[]string{"name", "endpoint"}, nil)
+	endpointOverrideDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "endpoint_override"),
+		"1 while an operator's override (state up, down or drain) holds for an endpoint of a managed name.",
+		[]string{"name", "endpoint", "state"}, nil)
+	endpointSignalDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "endpoint_signal"),
+		"Firing Alertmanager alerts that hold an endpoint of a managed name down.",
+		[]string{"name", "endpoint"}, nil)
+	drainSafeDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "drain_safe_seconds"),
+		"Seconds until no resolver can still hold a record naming a drained endpoint; 0 once it is safe to stop.",
+		[]string{"name", "endpoint"}, nil)
 )
 
 func init() { prometheus.DefaultRegisterer.MustRegister(endpointGauges{}) }
@@ -25,6 +38,9 @@ func init() { prometheus.DefaultRegisterer.MustRegister(endpointGauges{}) }
 func (endpointGauges) Describe(ch chan<- *prometheus.Desc) {
 	ch <- endpointUpDesc
 	ch <- endpointWeightDesc
+	ch <- endpointOverrideDesc
+	ch <- endpointSignalDesc
+	ch <- drainSafeDesc
 }
 
 // Collect reports each name and endpoint once, from the newest configuration
@@ -32,6 +48,7 @@ func (endpointGauges) Describe(ch chan<- *prometheus.Desc) {
 func (endpointGauges) Collect(ch chan<- prometheus.Metric) {
 	series.Lock()
 	defer series.Unlock()
+	now := time.Now()
 	for k, hs := range series.holders {
 		ep := hs[len(hs)-1]
 		up := 0.0
@@ -40,5 +57,21 @@ func (endpointGauges) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(endpointUpDesc, prometheus.GaugeValue, up, k[0], k[1])
 		ch <- prometheus.MustNewConstMetric(endpointWeightDesc, prometheus.GaugeValue, float64(ep.cfg.Weight), k[0], k[1])
+		if snap := ep.owner.controls(); snap != nil {
+			collectControls(ch, snap, ep, k, now)
+		}
+	}
+}
+
+func collectControls(ch chan<- prometheus.Metric, snap *control.Snapshot, ep *endpoint, k [2]string, now time.Time) {
+	if o, _, ok := snap.Override(k[0], k[1]); ok {
+		ch <- prometheus.MustNewConstMetric(endpointOverrideDesc, prometheus.GaugeValue, 1, k[0], k[1], o.State.String())
+		if o.State == control.Drain {
+			left := max(safeAt(o, ep.owner.cfg.TTL).Sub(now).Seconds(), 0)
+			ch <- prometheus.MustNewConstMetric(drainSafeDesc, prometheus.GaugeValue, left, k[0], k[1])
+		}
+	}
+	if n := len(snap.Signals(k[0], k[1])); n > 0 {
+		ch <- prometheus.MustNewConstMetric(endpointSignalDesc, prometheus.GaugeValue, float64(n), k[0], k[1])
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/failover-dns/failover/plugin/control"
 	"github.com/failover-dns/failover/plugin/geo"
 	"github.com/failover-dns/failover/plugin/health"
 	"github.com/failover-dns/failover/plugin/policy"
@@ -22,15 +24,20 @@ type managed struct {
 
 	view atomic.Pointer[view] // replaced whole on every state change; never mutated
 
+	book *control.Book // overrides, temporary TTLs and signals; nil without settings
+
 	mu         sync.Mutex // serialises rebuilds, never taken by queries
 	failedOver bool       // whether the last view left the first choice
+	ttl        uint32     // the TTL of the records in the choices
 }
 
 // endpoint is one endpoint of one stanza.
 type endpoint struct {
 	cfg     *stanza.Endpoint
 	monitor *health.Monitor // nil for an endpoint without a check: always up
-	choices []*choice       // one per name of the stanza, built once
+	choices []*choice       // one per name of the stanza, rebuilt when the TTL changes
+	owner   *managed
+	stand   standing // as the latest rebuild judged it; under owner.mu
 }
 
 // choice is what a query may be answered with: one endpoint's record for one
@@ -70,8 +77,10 @@ const (
 // view is an immutable snapshot of what a stanza answers: one answer set per
 // geo group (a stanza of another policy has just one).
 type view struct {
-	groups []byType
-	sigs   sigCache // its answers once signed (see sign.go)
+	groups    []byType
+	sigs      sigCache // its answers once signed (see sign.go)
+	overrides string   // for the failover/override metadata
+	ttl       uint32
 }
 
 // byType holds the material for each record type; nil where the stanza has
@@ -95,10 +104,10 @@ func (v *byType) forType(qtype uint16) *family {
 }
 
 func newManaged(cfg *stanza.Stanza, src *geo.Source) *managed {
-	m := &managed{cfg: cfg}
+	m := &managed{cfg: cfg, ttl: cfg.TTL}
 	for i := range cfg.Endpoints {
 		ec := &cfg.Endpoints[i]
-		ep := &endpoint{cfg: ec}
+		ep := &endpoint{cfg: ec, owner: m}
 		for _, name := range cfg.Names {
 			ep.choices = append(ep.choices, &choice{
 				rr:       record(name, cfg.TTL, ec),
@@ -137,6 +146,7 @@ func (m *managed) rebuild() (away, changed bool) {
 		groups = m.route.groups()
 	}
 	v := &view{groups: make([]byType, groups)}
+	v.overrides, v.ttl = m.judge(time.Now())
 	for g := range v.groups {
 		levels := m.levels(g)
 		var off [3]bool
@@ -194,7 +204,7 @@ func (m *managed) resolve(levels [][]*endpoint, maxAnswers int) (f *family, off 
 		kind := m.levelPolicy(li)
 		members := make([]policy.Member, len(eps))
 		for i, ep := range eps {
-			members[i] = policy.Member{Priority: ep.cfg.Priority, Weight: ep.cfg.Weight, Up: ep.up()}
+			members[i] = policy.Member{Priority: ep.cfg.Priority, Weight: ep.cfg.Weight, Up: ep.stand == usable}
 		}
 		if first == nil {
 			idx, _ := policy.Eligible(kind, policy.AllUp(members))
@@ -204,6 +214,9 @@ func (m *managed) resolve(levels [][]*endpoint, maxAnswers int) (f *family, off 
 			chosen = pick(eps, idx)
 			break
 		}
+	}
+	if chosen == nil { // nothing else may answer: drained endpoints may
+		chosen = m.drainedLevel(levels)
 	}
 	off = !sameEndpoints(chosen, first)
 	f = &family{allDown: chosen == nil}

@@ -9,6 +9,7 @@ import (
 	"github.com/coredns/coredns/plugin"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 
+	"github.com/failover-dns/failover/plugin/api"
 	"github.com/failover-dns/failover/plugin/geo"
 	"github.com/failover-dns/failover/plugin/health"
 	"github.com/failover-dns/failover/plugin/policy"
@@ -70,9 +71,17 @@ func parse(c *caddy.Controller) (*Failover, error) {
 		}
 	}
 	for c.Next() {
-		s, err := stanza.Parse(c, zones)
+		s, set, err := stanza.Block(c, zones, dnsserver.GetConfig(c).Root, api.Loopback)
 		if err != nil {
 			return nil, err
+		}
+		if set != nil {
+			if f.settings != nil {
+				return nil, stanza.Errorf(set.File, set.Line,
+					"a server block has one failover block without names; the first is on line %d", f.settings.Line)
+			}
+			f.settings = set
+			continue
 		}
 		var src *geo.Source
 		if s.Policy == policy.Geo {
@@ -80,21 +89,21 @@ func parse(c *caddy.Controller) (*Failover, error) {
 				return nil, stanza.Errorf(s.File, s.GeoIPLine, "%v", err)
 			}
 		}
-		m := newManaged(s, src)
 		for i, name := range s.Names {
 			if prev, ok := f.names[name]; ok {
 				return nil, stanza.Errorf(s.File, s.NameLines[i],
 					"name %s is already managed by the failover block on line %d; a name belongs to one block", name, prev.m.cfg.Line)
 			}
-			e := newEntry(m, i)
+			m := newManaged(s.ForName(i), src)
+			e := newEntry(m, 0)
 			e.soa = soas[plugin.Zones(zones).Matches(name)]
 			f.names[name] = e
+			f.stanzas = append(f.stanzas, m)
 		}
 		if s.TTL < stanza.LowTTL {
 			log.Warningf("%s:%d: ttl %d for %s is below %d s: every resolver will ask again that often",
 				s.File, s.Line, s.TTL, s.Names[0], stanza.LowTTL)
 		}
-		f.stanzas = append(f.stanzas, m)
 	}
 	f.ents = emptyNonTerminals(f.names)
 	if err := checkChains(f.names, f.stanzas); err != nil {
@@ -107,6 +116,10 @@ func parse(c *caddy.Controller) (*Failover, error) {
 // start acquires a monitor for every checked endpoint, probes the new ones
 // once before the server takes queries, and starts their steady probing.
 func (f *Failover) start() error {
+	if err := f.attach(); err != nil {
+		f.stop()
+		return plugin.Error(pluginName, err)
+	}
 	for _, m := range f.stanzas {
 		holdSeries(m)
 	}
@@ -201,6 +214,7 @@ func (f *Failover) stop() error {
 	for _, u := range f.unsubs {
 		u()
 	}
+	f.detach()
 	for _, mon := range f.monitors {
 		if f.registry.Release(mon) {
 			healthChecks.Dec()
@@ -248,6 +262,12 @@ func (f *Failover) transition(m *managed, ep *endpoint, t health.Transition) {
 	default:
 		log.Infof("%s: endpoint %s %s -> up", name, ep.cfg.Address, t.From)
 	}
+	republish(m)
+}
+
+// republish rebuilds m's view and tells of a failover or failback it makes.
+func republish(m *managed) {
+	name := m.cfg.Names[0]
 	if away, changed := m.rebuild(); changed {
 		direction := "back"
 		if away {

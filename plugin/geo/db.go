@@ -194,3 +194,12 @@ func (db *DB) lookupTree(addr netip.Addr) (loc Location, found bool) {
 	loc.Continent, loc.Country, loc.Subdivision = c.continent, c.country, c.subdivision
 	return loc, true
 }
+
+// CodeString unpacks a code made by Code, for people to read.
+func CodeString(c uint64) string {
+	var b []byte
+	for ; c != 0; c >>= 8 {
+		b = append([]byte{byte(c)}, b...)
+	}
+	return string(b)
+}

@@ -35,9 +35,26 @@ type parser struct {
 	timeoutSet, fastSet, maxSet bool
 }
 
-// Parse reads the failover block whose directive token c has just consumed.
-// zones are the server block's zones, as normalised FQDNs.
+// Block reads the failover block whose directive token c has just
+// consumed: a stanza, or the server-wide settings when it names no name.
+// zones are the server block's zones, as normalised FQDNs; root and
+// loopback are for the settings' files and API address.
+func Block(c *caddy.Controller, zones []string, root string, loopback func(string) bool) (*Stanza, *Settings, error) {
+	args := c.RemainingArgs()
+	if len(args) == 0 {
+		s, err := parseSettings(c, root, loopback)
+		return nil, s, err
+	}
+	s, err := parse(c, zones, args)
+	return s, nil, err
+}
+
+// Parse reads a stanza.
 func Parse(c *caddy.Controller, zones []string) (*Stanza, error) {
+	return parse(c, zones, c.RemainingArgs())
+}
+
+func parse(c *caddy.Controller, zones []string, args []string) (*Stanza, error) {
 	p := &parser{c: c, seen: map[string]int{}}
 	p.s = &Stanza{
 		File: c.File(), Line: c.Line(),
@@ -45,7 +62,7 @@ func Parse(c *caddy.Controller, zones []string) (*Stanza, error) {
 		Probe: probe.Spec{Timeout: defaultTimeout, Expect: probe.DefaultCodes()},
 		Pace:  health.Pace{Interval: defaultInterval, FastInterval: defaultFastInterval, Fall: defaultFall, Rise: defaultRise},
 	}
-	if err := p.names(zones); err != nil {
+	if err := p.names(args, zones); err != nil {
 		return nil, err
 	}
 	for c.NextBlock() {
@@ -64,9 +81,8 @@ func Errorf(file string, line int, format string, args ...any) error {
 	return fmt.Errorf("%s:%d - Error during parsing: %s", file, line, fmt.Sprintf(format, args...))
 }
 
-func (p *parser) names(zones []string) error {
+func (p *parser) names(args, zones []string) error {
 	c := p.c
-	args := c.RemainingArgs()
 	if len(args) == 0 {
 		return c.Err("failover needs at least one NAME to manage, as in: failover www.example.org { ... }")
 	}
