@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestAlertRules checks the shipped alerting rules with promtool and runs
@@ -38,23 +36,13 @@ func TestAlertRulesUseOurMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ours := map[string]bool{}
-	for _, c := range []prometheus.Collector{endpointGauges{}, healthChecks, probes, probeDuration, probeLateness,
-		transitions, failovers, answers, allDownAnswers, queries} {
-		ch := make(chan *prometheus.Desc, 4)
-		c.Describe(ch)
-		close(ch)
-		for d := range ch {
-			name := regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch(d.String())
-			ours[name[1]] = true
-		}
-	}
+	ours := pluginMetrics(t)
 	used := regexp.MustCompile(`coredns_failover_[a-z_]+`).FindAllString(string(rules), -1)
 	if len(used) == 0 {
 		t.Fatal("Expected the rules to use coredns_failover_ metrics")
 	}
 	for _, m := range used {
-		if !ours[m] {
+		if _, ok := ours[m]; !ok {
 			t.Errorf("Alert rules use %s, which the plugin does not export", m)
 		}
 	}

@@ -1,0 +1,288 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// chromium is where CI installs the browser (Debian package chromium).
+const chromium = "/usr/bin/chromium"
+
+// newBrowser starts a headless Chromium that lives as long as t and returns
+// its context. A missing browser fails the test: skipping would let CI pass
+// without ever loading the page.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("Browser tests need Chromium at %s (apt-get install chromium): %v", chromium, err)
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 720),
+		// Chromium calls home in the background unless told not to, and
+		// connections to the outside are refused where the tests run.
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// The first run starts the browser with this context's lifetime, so later
+	// timeouts end only the actions they wrap, not the browser.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("Cannot start %s: %v", chromium, err)
+	}
+	return ctx
+}
+
+// consoleErrors collects what a person with the developer tools open would
+// see as an error: console.error calls, uncaught exceptions, error entries
+// of the browser log, and dialogs, which only injected script would open.
+type consoleErrors struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func watchConsole(t *testing.T, ctx context.Context) *consoleErrors {
+	t.Helper()
+	c := &consoleErrors{}
+	err := chromedp.Listen(ctx, func(ev any) {
+		var msg string
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, a.Description+string(a.Value))
+				}
+				msg = "console.error: " + strings.Join(args, " ")
+			}
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg = "uncaught exception: " + d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == log.EntryLevelError {
+				msg = "log " + string(ev.Entry.Source) + ": " + ev.Entry.Text + " " + ev.Entry.URL
+			}
+		case *page.EventJavascriptDialogOpening:
+			msg = "dialog: " + ev.Message
+			// A dialog blocks the page; close it from outside the event loop.
+			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{})
+		}
+		if msg != "" {
+			c.mu.Lock()
+			c.list = append(c.list, msg)
+			c.mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatalf("Cannot listen to the console: %v", err)
+	}
+	return c
+}
+
+func (c *consoleErrors) get() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.list...)
+}
+
+// pageServer serves the status page of names the test changes as it goes,
+// and notes every path the browser asks for.
+type pageServer struct {
+	mu    sync.Mutex
+	names []Name
+	paths map[string]int
+}
+
+func (s *pageServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paths[r.URL.Path]++
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := renderPage(w, s.names, time.Now()); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+func (s *pageServer) change(f func(names []Name)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s.names)
+}
+
+// failOverDB takes db.example.org.'s primary down, as the probes would.
+func failOverDB(names []Name) {
+	now := time.Now()
+	for i := range names {
+		n := &names[i]
+		if n.Name != "db.example.org." {
+			continue
+		}
+		n.FailedOver = true
+		n.Answer = Answer{A: []string{"192.0.2.21"}}
+		primary, standby := &n.Endpoints[0], &n.Endpoints[1]
+		primary.State, primary.Serving, primary.Since = "down", false, &now
+		primary.LastProbe = &Probe{At: now, Result: "refused", Error: "connection refused", DurationSeconds: 0.0004}
+		primary.Streak = &Streak{Result: "failure", Count: 3}
+		primary.History = append(primary.History, Change{At: now, From: "up", To: "down", Reason: "3 failed probes: connection refused"})
+		standby.Serving = true
+	}
+}
+
+// refresh is the page's refresh period and the margin a loaded machine needs.
+const refresh = 2*time.Second + 3*time.Second
+
+func TestBrowserStatusPage(t *testing.T) {
+	browser := newBrowser(t)
+	console := watchConsole(t, browser)
+	var outside []string
+	var outsideMu sync.Mutex
+	srv := &pageServer{names: sampleNames(time.Now()), paths: map[string]int{}}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	if err := chromedp.Listen(browser, func(ev any) {
+		if ev, ok := ev.(*network.EventRequestWillBeSent); ok && !strings.HasPrefix(ev.Request.URL, ts.URL+"/") && !strings.HasPrefix(ev.Request.URL, "data:") {
+			outsideMu.Lock()
+			outside = append(outside, ev.Request.URL)
+			outsideMu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(browser, 20*time.Second)
+	defer cancel()
+	run := func(what string, a chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, a); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("Reading %s: %v", sel, err)
+		}
+		return strings.Join(strings.Fields(s), " ")
+	}
+
+	run("Loading the page", chromedp.Navigate(ts.URL))
+	run("Waiting for the page", chromedp.WaitVisible(chromedp.CSS("main#status section")))
+	for _, n := range sampleNames(time.Now()) {
+		run("Looking for "+n.Name, chromedp.WaitVisible(chromedp.CSS(`section[data-name="`+n.Name+`"]`)))
+	}
+	if got := text(`section[data-name="www.example.org."] tr[data-endpoint="192.0.2.10"] td.addr`); !strings.HasPrefix(got, "192.0.2.10 down") {
+		t.Errorf("Expected the down endpoint to read \"192.0.2.10 down\", got %q", got)
+	}
+	if got := text(`section[data-name="mail.example.org."] tr[data-endpoint="198.51.100.1"]`); !strings.Contains(got, "override: drain") || !strings.Contains(got, hostileReason) {
+		t.Errorf("Expected the drain and its reason as text, got %q", got)
+	}
+
+	// Refreshing must neither reload the document nor move the view.
+	y, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.pageMarker = "kept"; window.scrollTo(0, 120); window.scrollY`))
+	if err != nil || y != 120 {
+		t.Fatalf("Expected the page taller than the window, so it scrolls to 120, got %v, %v", y, err)
+	}
+
+	srv.change(failOverDB)
+	waitCtx, cancelWait := context.WithTimeout(ctx, refresh)
+	defer cancelWait()
+	for _, sel := range []string{
+		`section[data-name="db.example.org."][data-failed-over="true"]`,
+		`section[data-name="db.example.org."] tr[data-endpoint="192.0.2.20"][data-state="down"]`,
+	} {
+		if err := chromedp.Do(waitCtx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+			t.Fatalf("Expected %s within %v of the change, without a reload: %v", sel, refresh, err)
+		}
+	}
+	if got := text(`section[data-name="db.example.org."] tr[data-endpoint="192.0.2.20"] td.addr`); !strings.HasPrefix(got, "192.0.2.20 down") {
+		t.Errorf("Expected the refreshed row to read \"192.0.2.20 down\", got %q", got)
+	}
+	if got := text(`section[data-name="db.example.org."] h2`); !strings.Contains(got, "FAILED OVER") {
+		t.Errorf("Expected FAILED OVER on db.example.org., got %q", got)
+	}
+	if got := text(`.summary`); !strings.Contains(got, "2 failed over") || !strings.Contains(got, "2 of 9 endpoints down") {
+		t.Errorf("Expected the summary to count the change, got %q", got)
+	}
+	state, err := chromedp.Run(ctx, chromedp.Evaluate[[]any](`[window.pageMarker, window.scrollY]`))
+	if err != nil || len(state) != 2 || state[0] != "kept" || state[1] != 120.0 {
+		t.Errorf("Expected the same document at the same scroll position after a refresh, got %v, %v", state, err)
+	}
+
+	if path := os.Getenv("FAILOVER_SCREENSHOT"); path != "" {
+		run("Scrolling back", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("Screenshot: %v", err)
+		}
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("Screenshot in %s", path)
+	}
+
+	if errs := console.get(); len(errs) > 0 {
+		t.Errorf("Expected a quiet console, got:\n%s", strings.Join(errs, "\n"))
+	}
+	srv.mu.Lock()
+	if len(srv.paths) != 1 || srv.paths["/"] < 2 {
+		t.Errorf("Expected the browser to ask for / only, and more than once, got %v", srv.paths)
+	}
+	srv.mu.Unlock()
+	outsideMu.Lock()
+	if len(outside) > 0 {
+		t.Errorf("Expected no request outside the page, got %v", outside)
+	}
+	outsideMu.Unlock()
+
+	// A lost server shows as a banner, and the page keeps its last content.
+	seen := len(console.get())
+	ts.Close()
+	waitCtx, cancelWait = context.WithTimeout(ctx, refresh)
+	defer cancelWait()
+	if err := chromedp.Do(waitCtx, chromedp.WaitVisible(chromedp.CSS("#stale"))); err != nil {
+		t.Fatalf("Expected the stale banner within %v of losing the server: %v", refresh, err)
+	}
+	if got := text("#stale"); !regexp.MustCompile(`^stale since \d\d:\d\d:\d\d UTC — cannot reach the server$`).MatchString(got) {
+		t.Errorf("Expected the banner to say since when the page is stale, got %q", got)
+	}
+	if got := text(`section[data-name="db.example.org."] h2`); !strings.Contains(got, "FAILED OVER") {
+		t.Errorf("Expected the last content kept under the banner, got %q", got)
+	}
+	// The browser logs each refused fetch itself; the page must add nothing.
+	for _, e := range console.get()[seen:] {
+		if !strings.HasPrefix(e, "log network: ") {
+			t.Errorf("Expected no error from the page without its server, got %s", e)
+		}
+	}
+}
