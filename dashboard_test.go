@@ -20,24 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// TODO(api): the operator API and its three gauges below are not in this
-// tree yet. Once they are merged:
-//   - set apiPending to false (then delete it and the branches on it), so
-//     that TestDashboardQueriesReturnData starts the API, sets a drain
-//     override and an outside signal through it, and queries the panels of
-//     the three gauges too;
-//   - add the API's collector to pluginMetrics' list, if endpointGauges does
-//     not describe the gauges, and delete apiMetrics: until then the
-//     dashboard and alert tests take the gauges' names and labels from it.
-const apiPending = true
-
-// apiMetrics are the gauges the operator API adds, with their labels.
-var apiMetrics = map[string][]string{
-	"coredns_failover_endpoint_override":  {"name", "endpoint", "state"},
-	"coredns_failover_endpoint_signal":    {"name", "endpoint"},
-	"coredns_failover_drain_safe_seconds": {"name", "endpoint"},
-}
-
 // pluginMetrics maps the name of every metric the plugin exports to its labels.
 func pluginMetrics(t *testing.T) map[string][]string {
 	t.Helper()
@@ -58,11 +40,6 @@ func pluginMetrics(t *testing.T) map[string][]string {
 				labels = strings.Split(m[2], ",")
 			}
 			ours[m[1]] = labels
-		}
-	}
-	for name, labels := range apiMetrics {
-		if _, ok := ours[name]; !ok {
-			ours[name] = labels
 		}
 	}
 	return ours
@@ -266,11 +243,8 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 	primary, backup := newHealthBackend(t, nil), newHealthBackend(t, nil)
 	dead := closedPort(t)
 	metricsAddr := closedPort(t)
-	apiAddr, apiBlock := "", ""
-	if !apiPending {
-		apiAddr = closedPort(t)
-		apiBlock = fmt.Sprintf("failover {\n\t\tapi %s\n\t}", apiAddr)
-	}
+	apiAddr := closedPort(t)
+	apiBlock := fmt.Sprintf("failover {\n\t\tapi %s\n\t}", apiAddr)
 	s := startServer(t, fmt.Sprintf(`example.org:0 {
 	bind 127.0.0.1
 	prometheus %s
@@ -313,13 +287,10 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // the query rate of the poll, not a wait for an event
 	}
 
-	if !apiPending {
+	{
 		// A drain, so that the override and drain gauges exist, and an
 		// Alertmanager alert holding down the endpoint that is down anyway,
-		// for the signal gauge.
-		// TODO(api): not yet run. Check the name's form in the path and the
-		// webhook's body against the API; drop the webhook if
-		// endpoint_signal is exported for every endpoint, 0 without alerts.
+		// for the signal gauge (exported only while an alert fires).
 		apiCall(t, http.MethodPut, "http://"+apiAddr+"/v1/names/app.example.org./endpoints/203.0.113.2/override",
 			`{"state":"drain","reason":"deploy"}`)
 		apiCall(t, http.MethodPost, "http://"+apiAddr+"/v1/alertmanager", fmt.Sprintf(`{"version":"4","status":"firing","alerts":[
@@ -333,10 +304,6 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 	var pending []query
 	for _, p := range panels {
 		for _, tg := range p.Targets {
-			if apiPending && usesAPIMetric(tg.Expr) {
-				t.Logf("Not queried until the operator API is merged: %q: %s", p.Title, tg.Expr)
-				continue
-			}
 			pending = append(pending, query{p.Title, dashboardExpr.Replace(tg.Expr)})
 		}
 	}
@@ -362,16 +329,6 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 	for _, q := range pending {
 		t.Errorf("Panel %q: %s returned no data within 60s (last: %s)", q.title, q.expr, last[q])
 	}
-}
-
-// usesAPIMetric tells whether expr queries a gauge of the operator API.
-func usesAPIMetric(expr string) bool {
-	for m := range apiMetrics {
-		if strings.Contains(expr, m) {
-			return true
-		}
-	}
-	return false
 }
 
 // startPrometheus runs Prometheus scraping target every second, waits until

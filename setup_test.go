@@ -371,9 +371,13 @@ func TestSetupNames(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Expected no error, got %v", err)
 			}
-			s := f.stanzas[0].cfg
-			if fmt.Sprint(s.Names) != fmt.Sprint(tc.want) {
-				t.Errorf("Expected names %v, got %v", tc.want, s.Names)
+			// Every name gets a view of its own, in the order written.
+			var names []string
+			for _, m := range f.stanzas {
+				names = append(names, m.cfg.Names...)
+			}
+			if fmt.Sprint(names) != fmt.Sprint(tc.want) {
+				t.Errorf("Expected names %v, got %v", tc.want, names)
 			}
 			if len(f.names) != len(tc.want) {
 				t.Errorf("Expected %d managed names, got %v", len(tc.want), keys(f.names))
@@ -384,8 +388,8 @@ func TestSetupNames(t *testing.T) {
 					t.Errorf("Expected %s to be managed, got %v", name, keys(f.names))
 					continue
 				}
-				if e.m != f.stanzas[0] || e.idx != i {
-					t.Errorf("Expected %s to point at name %d of the stanza, got %d", name, i, e.idx)
+				if e.m != f.stanzas[i] || e.m.cfg.Line != 1 {
+					t.Errorf("Expected %s to have view %d, of the stanza on line 1", name, i)
 				}
 			}
 		})
@@ -406,10 +410,10 @@ failover cdn {
 	if err != nil {
 		t.Fatalf("Expected no error, got %v", err)
 	}
-	if len(f.stanzas) != 3 {
-		t.Fatalf("Expected 3 stanzas, got %d", len(f.stanzas))
+	if len(f.stanzas) != 4 { // one per name
+		t.Fatalf("Expected 4 views, got %d", len(f.stanzas))
 	}
-	want := map[string]int{"www.example.org.": 0, "api.example.org.": 1, "shop.example.org.": 1, "cdn.example.org.": 2}
+	want := map[string]int{"www.example.org.": 0, "api.example.org.": 1, "shop.example.org.": 2, "cdn.example.org.": 3}
 	if len(f.names) != len(want) {
 		t.Errorf("Expected %d names, got %v", len(want), keys(f.names))
 	}
@@ -423,7 +427,7 @@ failover cdn {
 			t.Errorf("Expected %s to belong to stanza %d (line %d), got line %d", name, i, f.stanzas[i].cfg.Line, e.m.cfg.Line)
 		}
 	}
-	for i, line := range []int{1, 4, 8} {
+	for i, line := range []int{1, 4, 4, 8} {
 		if got := f.stanzas[i].cfg.Line; got != line {
 			t.Errorf("Expected stanza %d on line %d, got %d", i, line, got)
 		}

@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -75,6 +76,10 @@ func parseSettings(c *caddy.Controller, root string, loopback func(string) bool)
 		case "cluster":
 			return nil, c.Err("cluster: replicas sharing health through etcd are not available in this version")
 		default:
+			if slices.Contains(properties, prop) {
+				return nil, Errorf(s.File, s.Line, "failover needs at least one NAME to manage, as in: failover www.example.org { ... }; "+
+					"a block without names holds server-wide settings (%s)", strings.Join(settingsProperties, ", "))
+			}
 			return nil, c.Errf("unknown property %q in a failover block without names; allowed are %s",
 				prop, strings.Join(settingsProperties, ", "))
 		}
@@ -100,4 +105,3 @@ func resolve(root, path string) string {
 	}
 	return path
 }
-
