@@ -57,12 +57,12 @@ type Failover struct {
 // entry points a managed name at its stanza and its index there, with what
 // the query path needs for metrics and metadata prepared in setup.
 type entry struct {
-	m       *managed
-	idx     int
-	apex    bool     // the zone's own name: types without data are the zone's (SOA, NS...)
-	soa     *zoneSOA // for negative answers
-	queries [len(queryTypes)]lazyCounter
-	allDown lazyCounter
+	m        *managed
+	idx      int
+	apex     bool     // the zone's own name: types without data are the zone's (SOA, NS...)
+	soa      *zoneSOA // for negative answers
+	queries  [len(queryTypes)]lazyCounter
+	allDown  lazyCounter
 	name     metadata.Func
 	policy   metadata.Func
 	override metadata.Func
