@@ -189,7 +189,11 @@ func TestAPIOverridesChangeTheNextAnswer(t *testing.T) {
 	backup.failed.Store(true)
 	s.waitAnswer(t, "www.example.org.", []string{"192.0.2.10"}, 5*time.Second)
 	backup.failed.Store(false)
-	s.waitAnswer(t, "www.example.org.", []string{"192.0.2.20"}, 5*time.Second)
+	back := s.waitAnswer(t, "www.example.org.", []string{"192.0.2.20"}, 5*time.Second)
+	// Answered again meanwhile, the drain is safe a TTL after it left the answer, not after the drain.
+	if ep := endpointIn(c.name(t, "www.example.org"), "192.0.2.10"); ep.Override == nil || ep.Override.SafeAt.Before(back.Add(59500*time.Millisecond)) {
+		t.Errorf("Expected safe_at to move to a TTL after the drained endpoint was last answered (%s), got %+v", back.Add(time.Minute), ep.Override)
+	}
 	c.ok(t, http.MethodDelete, "/v1/names/www.example.org/endpoints/192.0.2.10/override", "", nil)
 
 	// Every name with the address.

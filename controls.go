@@ -115,3 +115,56 @@ func (ep *endpoint) probeState(snap *control.Snapshot) health.State {
 	}
 	return ep.monitor.State()
 }
+
+// noteDrained remembers when a drained endpoint, answered because nothing
+// else could be, leaves the answer again: caches may hold it from then on,
+// so its drain is safe only a TTL later. m.mu is held.
+func (m *managed) noteDrained(v *view, now time.Time) {
+	served := map[*endpoint]bool{}
+	for g := range v.groups {
+		for _, fam := range []*family{v.groups[g].a, v.groups[g].aaaa, v.groups[g].cname} {
+			if fam == nil {
+				continue
+			}
+			for _, ep := range fam.chosen {
+				served[ep] = true
+			}
+		}
+	}
+	for _, ep := range m.endpoints {
+		switch answered := served[ep] && ep.stand == drained; {
+		case answered:
+			ep.drainServing = true
+		case ep.drainServing:
+			ep.drainServing, ep.drainServed = false, now
+		}
+		if ep.stand != drained && !ep.drainServing {
+			ep.drainServed = time.Time{}
+		}
+	}
+}
+
+// safeAt is when a drain of ep is safe: the drain's own safe_at, unless
+// the endpoint was answered since it began, in which case a TTL after it
+// was last answered; while it is answered, not yet.
+func (ep *endpoint) safeAt(o control.Override, now time.Time) time.Time {
+	m := ep.owner
+	m.mu.Lock()
+	serving, served, ttl := ep.drainServing, ep.drainServed, m.ttl
+	m.mu.Unlock()
+	safe := safeAt(o, m.cfg.TTL)
+	switch {
+	case serving:
+		safe = later(safe, now.Add(time.Duration(ttl)*time.Second))
+	case served.After(o.SetAt):
+		safe = later(safe, served.Add(time.Duration(ttl)*time.Second))
+	}
+	return safe
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -67,7 +67,7 @@ func collectControls(ch chan<- prometheus.Metric, snap *control.Snapshot, ep *en
 	if o, _, ok := snap.Override(k[0], k[1]); ok {
 		ch <- prometheus.MustNewConstMetric(endpointOverrideDesc, prometheus.GaugeValue, 1, k[0], k[1], o.State.String())
 		if o.State == control.Drain {
-			left := max(safeAt(o, ep.owner.cfg.TTL).Sub(now).Seconds(), 0)
+			left := max(ep.safeAt(o, now).Sub(now).Seconds(), 0)
 			ch <- prometheus.MustNewConstMetric(drainSafeDesc, prometheus.GaugeValue, left, k[0], k[1])
 		}
 	}

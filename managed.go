@@ -38,6 +38,11 @@ type endpoint struct {
 	choices []*choice       // one per name of the stanza, rebuilt when the TTL changes
 	owner   *managed
 	stand   standing // as the latest rebuild judged it; under owner.mu
+
+	// While drained: whether the view answers it anyway (nothing else was
+	// up), and when it last stopped doing so; under owner.mu.
+	drainServing bool
+	drainServed  time.Time
 }
 
 // choice is what a query may be answered with: one endpoint's record for one
@@ -156,6 +161,7 @@ func (m *managed) rebuild() (away, changed bool) {
 		away = away || off[0] || off[1] || off[2]
 	}
 	markUniform(v)
+	m.noteDrained(v, time.Now())
 	m.view.Store(v)
 	changed = away != m.failedOver
 	m.failedOver = away

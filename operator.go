@@ -165,7 +165,7 @@ func (o operator) SetOverride(name, address string, req api.OverrideRequest) (ap
 		}
 	}
 	log.Infof("override: %s %s %s (%s), set through the API", key.Name, key.Address, st, req.Reason)
-	return overrideJSON(key, ov, 0), nil
+	return overrideJSON(key, ov, ov.SafeAt), nil
 }
 
 func (o operator) ClearOverride(name, address string) (bool, error) {

@@ -62,7 +62,7 @@ func endpointStatus(ep *endpoint, snap *control.Snapshot, serving bool) api.Endp
 			if every {
 				k.Name = control.Every
 			}
-			j := overrideJSON(k, o, ep.owner.cfg.TTL)
+			j := overrideJSON(k, o, ep.safeAt(o, time.Now()))
 			out.Override = &j
 		}
 		for _, s := range snap.Signals(name, ep.cfg.Address) {
@@ -102,13 +102,13 @@ func changeReason(c health.Change) string {
 	return c.Reason
 }
 
-// overrideJSON says o; ttl is for a drain written by hand without safe_at.
-func overrideJSON(k control.Key, o control.Override, ttl uint32) api.Override {
+// overrideJSON says o; safe is when a drain is safe.
+func overrideJSON(k control.Key, o control.Override, safe time.Time) api.Override {
 	out := api.Override{Name: k.Name, Address: k.Address, State: o.State.String(), Reason: o.Reason, SetAt: o.SetAt.UTC()}
 	if o.State == control.Drain {
 		at := o.SetAt.UTC()
 		out.DrainedAt = &at
-		safe := safeAt(o, ttl).UTC()
+		safe = safe.UTC()
 		out.SafeAt = &safe
 	}
 	return out
