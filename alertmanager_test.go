@@ -348,6 +348,36 @@ func TestAlertmanagerReceiverEdgeCases(t *testing.T) {
 		unchanged(tc.what)
 	}
 
+	// A page in a browser on a machine that reaches the API on loopback
+	// (through an SSH tunnel, say) may send simple cross-site requests to
+	// it: they must not change anything.
+	for _, tc := range []struct{ method, path, body string }{
+		{http.MethodPost, hook, webhookBody("4", "firing", down)},
+		{http.MethodPut, "/v1/endpoints/192.0.2.10/override", `{"state":"down"}`},
+	} {
+		req, err := http.NewRequest(tc.method, c.base+tc.path, strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+		req.Header.Set("Origin", "https://attacker.example")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e api.Error
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(e.Error, "cross-origin") {
+			t.Errorf("%s %s from another site: expected 403 and a JSON error, got %d %q", tc.method, tc.path, resp.StatusCode, e.Error)
+		}
+		unchanged("cross-site " + tc.method)
+	}
+	if t.Failed() {
+		t.FailNow() // what follows expects nothing changed
+	}
+
 	// Taken but ignored: each alert says why.
 	for _, tc := range []struct {
 		what   string
