@@ -23,6 +23,9 @@ type Handler struct {
 	backend Backend
 	guard   guard
 	mux     *http.ServeMux
+	// A browser may send a page's POST to the API without asking first,
+	// loopback included: changes from another site's pages are refused.
+	sameOrigin http.CrossOriginProtection
 }
 
 // NewHandler serves b.
@@ -75,6 +78,10 @@ func (h *Handler) change(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if status, msg := h.guard.check(r, true); status != 0 {
 			fail(w, status, msg)
+			return
+		}
+		if err := h.sameOrigin.Check(r); err != nil {
+			fail(w, http.StatusForbidden, "refused a change from a cross-origin browser request: "+err.Error())
 			return
 		}
 		next(w, r)
