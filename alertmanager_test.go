@@ -230,7 +230,7 @@ func TestAlertmanagerHoldsEndpointsDown(t *testing.T) {
 	}) {
 		t.Errorf("Expected the explanation to name the alert that holds .10 down, got %+v", ex)
 	}
-	waitLog(t, logs, "alert BackendDown firing: holds down 192.0.2.10 in www.example.org.")
+	waitLog(t, logs, "alert \"BackendDown\" firing: holds down 192.0.2.10 in www.example.org.")
 
 	// Resolved in Alertmanager: the webhook says so, and .10 is back at once.
 	backendDown.EndsAt = time.Now().UTC()
@@ -244,7 +244,7 @@ func TestAlertmanagerHoldsEndpointsDown(t *testing.T) {
 	if v, ok := signalGauge(t, "www.example.org.", "192.0.2.10"); ok {
 		t.Errorf("Expected no signal gauge once resolved, got %v", v)
 	}
-	waitLog(t, logs, "alert BackendDown resolved: clears 192.0.2.10 in www.example.org.")
+	waitLog(t, logs, "alert \"BackendDown\" resolved: clears 192.0.2.10 in www.example.org.")
 
 	// An alert without failover_name holds .10 down in every name.
 	rackDown := amAlert{
@@ -265,7 +265,7 @@ func TestAlertmanagerHoldsEndpointsDown(t *testing.T) {
 			t.Errorf("Expected the signal gauge of %s's .10 at 1, got %v %v", name, v, ok)
 		}
 	}
-	waitLog(t, logs, "alert RackDown firing: holds down 192.0.2.10 in *")
+	waitLog(t, logs, "alert \"RackDown\" firing: holds down 192.0.2.10 in *")
 
 	rackDown.EndsAt = time.Now().UTC()
 	posted = time.Now()
@@ -281,7 +281,7 @@ func TestAlertmanagerHoldsEndpointsDown(t *testing.T) {
 			t.Errorf("Expected no signal gauge of %s's .10 once resolved", name)
 		}
 	}
-	waitLog(t, logs, "alert RackDown resolved: clears 192.0.2.10 in *")
+	waitLog(t, logs, "alert \"RackDown\" resolved: clears 192.0.2.10 in *")
 }
 
 // webhookBody is a version 4 webhook payload of alerts, each given as its

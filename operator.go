@@ -164,7 +164,7 @@ func (o operator) SetOverride(name, address string, req api.OverrideRequest) (ap
 			return api.Override{}, err
 		}
 	}
-	log.Infof("override: %s %s %s (%s), set through the API", key.Name, key.Address, st, req.Reason)
+	log.Infof("override: %s %s %s (%s), set through the API", key.Name, key.Address, st, req.Reason) // reason: one line, checked above
 	return overrideJSON(key, ov, ov.SafeAt), nil
 }
 
@@ -278,7 +278,7 @@ func (o operator) Alerts(alerts []api.Alert) api.AlertResult {
 		if a.Firing {
 			verb = "firing: holds down"
 		}
-		log.Infof("alert %s %s %s in %s", a.Alert, verb, key.Address, key.Name)
+		log.Infof("alert %q %s %s in %s", a.Alert, verb, key.Address, key.Name) // quoted: labels are outside text
 		res.Applied++
 	}
 	return res

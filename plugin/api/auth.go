@@ -29,11 +29,14 @@ func (g *guard) set(token string) {
 
 // check returns the status to refuse r with, or 0 to serve it.
 func (g *guard) check(r *http.Request, change bool) (int, string) {
-	local := fromLoopback(r)
+	// A page that rebinds its own host name to 127.0.0.1 reaches a loopback
+	// listener from a browser as if it were local; its Host header still
+	// names that host, so loopback trust holds only for a loopback Host.
+	local := fromLoopback(r) && Loopback(hostPort(r.Host))
 	want := g.token.Load()
 	if want == nil {
 		if !local {
-			return http.StatusForbidden, "this API takes requests from loopback only; set api_token to serve other clients"
+			return http.StatusForbidden, "this API takes requests from loopback, to a loopback address, only; set api_token to serve other clients"
 		}
 		return 0, ""
 	}
@@ -80,4 +83,12 @@ func Loopback(addr string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// hostPort gives a Host header a port, so that Loopback can read it.
+func hostPort(host string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), "80")
 }

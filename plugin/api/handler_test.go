@@ -40,7 +40,8 @@ func (b *recordingBackend) Alerts(a []Alert) AlertResult {
 
 func serve(h http.Handler, method, target, remote, auth, body string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
-	r.RemoteAddr = remote
+	r.RemoteAddr, r.Host = remote, "localhost:8054"
+
 	if auth != "" {
 		r.Header.Set("Authorization", auth)
 	}
@@ -73,6 +74,8 @@ func TestAccessRules(t *testing.T) {
 		{"token: a read from beyond loopback with it", "s3cret", "GET", "192.0.2.99:5000", "Bearer s3cret", 200},
 		{"token: a change from beyond loopback with it", "s3cret", "PUT", "192.0.2.99:5000", "Bearer s3cret", 200},
 		{"token: unknown paths from beyond loopback say nothing", "s3cret", "GET", "192.0.2.99:5000", "", 401},
+		{"no token: a rebound host name is not loopback", "", "GET", "127.0.0.1:5000", "", 403},
+		{"token: a rebound host name needs it to read", "s3cret", "GET", "127.0.0.1:5000", "", 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := &recordingBackend{}
@@ -85,7 +88,18 @@ func TestAccessRules(t *testing.T) {
 			if strings.HasSuffix(tc.name, "say nothing") {
 				target = "/v1/secret"
 			}
-			w := serve(h, tc.method, target, tc.remote, tc.auth, body)
+			r := httptest.NewRequest(tc.method, target, strings.NewReader(body))
+			r.RemoteAddr = tc.remote
+			if tc.auth != "" {
+				r.Header.Set("Authorization", tc.auth)
+			}
+			if strings.Contains(tc.name, "rebound") {
+				r.Host = "attacker.example:8054"
+			} else {
+				r.Host = "127.0.0.1:8054"
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
 			if w.Code != tc.want {
 				t.Fatalf("Expected %d, got %d: %s", tc.want, w.Code, w.Body)
 			}
