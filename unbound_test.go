@@ -15,9 +15,19 @@ import (
 
 // startUnbound runs Debian's unbound on loopback as a validating resolver
 // that trusts key for zone and asks the server at stub for it, and returns
-// its address. The root hints point at a loopback address where nothing
-// listens, so that nothing leaves the machine.
+// its address.
 func startUnbound(t *testing.T, zone string, key *dns.DNSKEY, stub string) string {
+	t.Helper()
+	return runUnbound(t, zone, stub, fmt.Sprintf(`module-config: "validator iterator"
+    trust-anchor: "%s"
+    val-log-level: 2`, key.String()))
+}
+
+// runUnbound runs Debian's unbound on loopback as a resolver that asks the
+// server at stub for zone, with settings added to its server clause, and
+// returns its address. The root hints point at a loopback address where
+// nothing listens, so that nothing leaves the machine.
+func runUnbound(t *testing.T, zone, stub, settings string) string {
 	t.Helper()
 	bin, err := exec.LookPath("unbound")
 	if err != nil {
@@ -44,16 +54,14 @@ func startUnbound(t *testing.T, zone string, key *dns.DNSKEY, stub string) strin
     do-ip6: no
     do-not-query-localhost: no
     access-control: 127.0.0.0/8 allow
-    module-config: "validator iterator"
-    trust-anchor: "%s"
-    val-log-level: 2
     verbosity: 1
     # test. is one of the special-use names unbound answers itself (RFC 6761).
     local-zone: "test." nodefault
+    %s
 stub-zone:
     name: "%s"
     stub-addr: %s@%s
-`, port, dir, hints, key.String(), zone, host, stubPort)
+`, port, dir, hints, settings, zone, host, stubPort)
 	path := filepath.Join(dir, "unbound.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
