@@ -177,21 +177,21 @@ func TestAPIOverridesChangeTheNextAnswer(t *testing.T) {
 
 	// drain: out while the backup is up, back when it is the last one up.
 	c.ok(t, http.MethodPut, "/v1/names/www.example.org/endpoints/192.0.2.10/override", `{"state":"drain","reason":"deploy 42"}`, &o)
-	if o.DrainedAt == nil || o.SafeAt == nil || o.SafeAt.Sub(*o.DrainedAt) != 60*time.Second {
-		t.Errorf("Expected drained_at and safe_at one TTL (60 s) apart, got %+v", o)
+	if o.DrainedAt == nil || o.SafeAt == nil || o.SafeAt.Sub(*o.DrainedAt) != 61*time.Second {
+		t.Errorf("Expected drained_at and safe_at one TTL (60 s) and a second apart, got %+v", o)
 	}
 	if got := addresses(s.mustAsk(t, "udp", "www.example.org.", dns.TypeA)); !slices.Equal(got, []string{"192.0.2.20"}) {
 		t.Errorf("Expected a drained primary out of the answer, got %v", got)
 	}
-	if v, ok := metricValue(t, "coredns_failover_drain_safe_seconds", map[string]string{"name": "www.example.org.", "endpoint": "192.0.2.10"}); !ok || v < 50 || v > 60 {
-		t.Errorf("Expected about 60 seconds until safe, got %v %v", v, ok)
+	if v, ok := metricValue(t, "coredns_failover_drain_safe_seconds", map[string]string{"name": "www.example.org.", "endpoint": "192.0.2.10"}); !ok || v < 50 || v > 61 {
+		t.Errorf("Expected about 61 seconds until safe, got %v %v", v, ok)
 	}
 	backup.failed.Store(true)
 	s.waitAnswer(t, "www.example.org.", []string{"192.0.2.10"}, 5*time.Second)
 	backup.failed.Store(false)
 	back := s.waitAnswer(t, "www.example.org.", []string{"192.0.2.20"}, 5*time.Second)
 	// Answered again meanwhile, the drain is safe a TTL after it left the answer, not after the drain.
-	if ep := endpointIn(c.name(t, "www.example.org"), "192.0.2.10"); ep.Override == nil || ep.Override.SafeAt.Before(back.Add(59500*time.Millisecond)) {
+	if ep := endpointIn(c.name(t, "www.example.org"), "192.0.2.10"); ep.Override == nil || ep.Override.SafeAt.Before(back.Add(60*time.Second)) {
 		t.Errorf("Expected safe_at to move to a TTL after the drained endpoint was last answered (%s), got %+v", back.Add(time.Minute), ep.Override)
 	}
 	c.ok(t, http.MethodDelete, "/v1/names/www.example.org/endpoints/192.0.2.10/override", "", nil)
@@ -327,7 +327,7 @@ func TestAPITemporaryTTL(t *testing.T) {
 	}
 	var tt api.TTL
 	c.ok(t, http.MethodPut, "/v1/names/www.example.org/ttl", `{"ttl":5,"for":"30m"}`, &tt)
-	if tt.TTL != 5 || tt.NormalTTL != 60 || tt.CutoverReadyAt.Sub(tt.SetAt) != 60*time.Second || tt.Until.Sub(tt.SetAt) != 30*time.Minute {
+	if tt.TTL != 5 || tt.NormalTTL != 60 || tt.CutoverReadyAt.Sub(tt.SetAt) != 61*time.Second || tt.Until.Sub(tt.SetAt) != 30*time.Minute {
 		t.Errorf("Expected cutover one normal TTL after the change, got %+v", tt)
 	}
 	if got := ttlOf(); got != 5 {

@@ -155,9 +155,9 @@ func (ep *endpoint) safeAt(o control.Override, now time.Time) time.Time {
 	safe := safeAt(o, m.cfg.TTL)
 	switch {
 	case serving:
-		safe = later(safe, now.Add(time.Duration(ttl)*time.Second))
+		safe = later(safe, holdsUntil(now, ttl))
 	case served.After(o.SetAt):
-		safe = later(safe, served.Add(time.Duration(ttl)*time.Second))
+		safe = later(safe, holdsUntil(served, ttl))
 	}
 	return safe
 }

@@ -20,6 +20,17 @@ type operator struct{ l *listener }
 // Longest a TTL may stay lowered: a forgotten one should not last for ever.
 const maxLoweredFor = 7 * 24 * time.Hour
 
+// wholeSecond is added to every "no cache holds it after" date. Caches such
+// as unbound count a TTL from the whole second they took a record in and
+// answer it until that count's last second is over: up to a second longer
+// than the TTL from the moment it was answered.
+const wholeSecond = time.Second
+
+// holdsUntil is when no cache holds a record answered with ttl up to at.
+func holdsUntil(at time.Time, ttl uint32) time.Time {
+	return at.Truncate(time.Second).Add(time.Duration(ttl)*time.Second + wholeSecond)
+}
+
 func notFound(format string, args ...any) error {
 	return &api.Problem{Status: http.StatusNotFound, Message: fmt.Sprintf(format, args...)}
 }
@@ -188,12 +199,13 @@ func (o operator) ClearOverride(name, address string) (bool, error) {
 }
 
 // safeAfter is when no cache can hold a record of ms's names answered
-// before now: now plus the TTL answered now, and not before the end of a
-// TTL lowering's cutover, until which the normal TTL may still be cached.
+// before now: now plus the TTL answered now (and a second, see
+// wholeSecond), and not before the end of a TTL lowering's cutover, until
+// which the normal TTL may still be cached.
 func safeAfter(ms []*managed, now time.Time) time.Time {
 	safe := now
 	for _, m := range ms {
-		t := now.Add(time.Duration(m.answeredTTL()) * time.Second)
+		t := holdsUntil(now, m.answeredTTL())
 		if snap := m.controls(); snap != nil {
 			if lowered, ok := snap.TTL(m.cfg.Names[0], now); ok && lowered.CutoverReadyAt.After(t) {
 				t = lowered.CutoverReadyAt
@@ -228,7 +240,7 @@ func (o operator) SetTTL(name string, req api.TTLRequest) (api.TTL, error) {
 	now := time.Now().UTC().Truncate(time.Second)
 	// Until every record answered before now has expired, caches may hold
 	// the TTL answered now; a lowering already under way keeps its date.
-	ready := now.Add(time.Duration(m.answeredTTL()) * time.Second)
+	ready := holdsUntil(now, m.answeredTTL())
 	if prev, ok := m.controls().TTL(name, now); ok && prev.CutoverReadyAt.After(ready) {
 		ready = prev.CutoverReadyAt
 	}

@@ -118,7 +118,7 @@ func overrideJSON(k control.Key, o control.Override, safe time.Time) api.Overrid
 // the drain's start plus ttl.
 func safeAt(o control.Override, ttl uint32) time.Time {
 	if o.SafeAt.IsZero() {
-		return o.SetAt.Add(time.Duration(ttl) * time.Second)
+		return holdsUntil(o.SetAt, ttl)
 	}
 	return o.SafeAt
 }
