@@ -43,12 +43,6 @@ receivers:
 `, webhook)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logPath := filepath.Join(dir, "alertmanager.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
 	// Alertmanager cannot report the port it was given for :0, so it gets
 	// one that was free a moment ago.
 	addr := closedPort(t)
@@ -59,48 +53,8 @@ receivers:
 		"--cluster.listen-address=",
 		"--log.level=warn",
 	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("Expected alertmanager to start, got %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	// Registered after TempDir's cleanup, so it runs before it.
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			if out, err := os.ReadFile(logPath); err == nil {
-				t.Logf("alertmanager log:\n%s", tailOf(string(out), 4000))
-			}
-		}
-	})
-
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(15 * time.Second)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		select {
-		case <-exited:
-			out, _ := os.ReadFile(logPath)
-			t.Fatalf("Expected alertmanager to keep running, it exited: %v\n%s", cmd.ProcessState, out)
-		case <-deadline:
-			t.Fatal("Expected alertmanager to be ready within 15s")
-		case <-tick.C:
-			resp, err := client.Get("http://" + addr + "/-/ready")
-			if err != nil {
-				continue
-			}
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return alertmanager{addr: addr}
-			}
-		}
-	}
+	startDaemon(t, "alertmanager", dir, addr, cmd)
+	return alertmanager{addr: addr}
 }
 
 // alertmanagerBinary finds Alertmanager as Debian installs it, or as its

@@ -348,12 +348,6 @@ scrape_configs:
 `, target)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logPath := filepath.Join(dir, "prometheus.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
 	// Prometheus cannot report the port it was given for :0, so it gets one
 	// that was free a moment ago.
 	addr := closedPort(t)
@@ -362,47 +356,8 @@ scrape_configs:
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr,
 	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("Expected prometheus to start, got %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	// Registered after TempDir's cleanup, so it runs before it.
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			if out, err := os.ReadFile(logPath); err == nil {
-				t.Logf("prometheus log:\n%s", tailOf(string(out), 4000))
-			}
-		}
-	})
-
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(20 * time.Second)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("Expected prometheus to keep running, it exited: %v", cmd.ProcessState)
-		case <-deadline:
-			t.Fatal("Expected prometheus to be ready within 20s")
-		case <-tick.C:
-			resp, err := client.Get("http://" + addr + "/-/ready")
-			if err != nil {
-				continue
-			}
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr
-			}
-		}
-	}
+	startDaemon(t, "prometheus", dir, addr, cmd)
+	return addr
 }
 
 // promQuery runs an instant query and returns how many series it returned,
