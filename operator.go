@@ -154,10 +154,11 @@ func (o operator) SetOverride(name, address string, req api.OverrideRequest) (ap
 	if err != nil {
 		return api.Override{}, err
 	}
-	now := time.Now().UTC().Truncate(time.Second)
+	exact := time.Now().UTC()
+	now := exact.Truncate(time.Second)
 	ov := control.Override{State: st, Reason: req.Reason, SetAt: now}
 	if st == control.Drain {
-		ov.SafeAt = safeAfter(ms, now)
+		ov.SafeAt = secondAfter(safeAfter(ms, exact))
 	}
 	for _, b := range distinctBooks(ms) {
 		if err := b.SetOverride(key, ov); err != nil {
@@ -206,6 +207,17 @@ func safeAfter(ms []*managed, now time.Time) time.Time {
 	return safe
 }
 
+// secondAfter is t rounded up to a whole second, as the state file keeps
+// times. safe_at and cutover_ready_at promise that every record answered
+// before the request has expired: counted from the request's time cut down
+// to the second, they would come up to a second early.
+func secondAfter(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); r.Before(t) {
+		return r.Add(time.Second)
+	}
+	return t
+}
+
 // answeredTTL is the TTL of the records the current view answers with.
 func (m *managed) answeredTTL() uint32 { return m.view.Load().ttl }
 
@@ -225,10 +237,11 @@ func (o operator) SetTTL(name string, req api.TTLRequest) (api.TTL, error) {
 	if err != nil || d <= 0 || d > maxLoweredFor {
 		return api.TTL{}, badRequest("for %q: a duration such as 30m, at most %s", req.For, maxLoweredFor)
 	}
-	now := time.Now().UTC().Truncate(time.Second)
+	exact := time.Now().UTC()
+	now := exact.Truncate(time.Second)
 	// Until every record answered before now has expired, caches may hold
 	// the TTL answered now; a lowering already under way keeps its date.
-	ready := now.Add(time.Duration(m.answeredTTL()) * time.Second)
+	ready := secondAfter(exact.Add(time.Duration(m.answeredTTL()) * time.Second))
 	if prev, ok := m.controls().TTL(name, now); ok && prev.CutoverReadyAt.After(ready) {
 		ready = prev.CutoverReadyAt
 	}
