@@ -60,7 +60,7 @@ func (e *apiError) Error() string {
 	case http.StatusUnauthorized:
 		msg += "; set FAILOVER_TOKEN or --token-file to the server's token"
 	case http.StatusForbidden:
-		msg += "; the server has no token, so it takes changes only from loopback"
+		msg += "; the server has no api_token, so it serves loopback clients only"
 	}
 	return msg
 }

@@ -31,7 +31,7 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"unknown name", f.URL, []string{"show", "nosuch.example.org"}, exitRefused, "failoverctl: no managed name nosuch.example.org. (HTTP 404)\n"},
 		{"refused with no JSON", answering(t, 400, "bad"), []string{"status"}, exitRefused, "failoverctl: Bad Request (HTTP 400)\n"},
-		{"forbidden", answering(t, 403, `{"error":"changes need a token"}`), []string{"clear", "www.example.org", "192.0.2.10"}, exitRefused, "failoverctl: changes need a token (HTTP 403); the server has no token, so it takes changes only from loopback\n"},
+		{"forbidden", answering(t, 403, `{"error":"changes need a token"}`), []string{"clear", "www.example.org", "192.0.2.10"}, exitRefused, "failoverctl: changes need a token (HTTP 403); the server has no api_token, so it serves loopback clients only\n"},
 		{"unreachable", closed.URL, []string{"status"}, exitUnreachable, "failoverctl: cannot reach the API at " + closed.URL + ": "},
 		{"server error", answering(t, 500, `{"error":"backend gone"}`), []string{"status"}, exitUnreachable, "failoverctl: backend gone (HTTP 500)\n"},
 		{"not JSON", answering(t, 200, "<html>hello</html>"), []string{"status"}, exitUnreachable, "failoverctl: GET /v1/status: the answer is not the API's JSON\n"},

@@ -64,7 +64,7 @@ func newFake(t *testing.T, names ...api.Name) *fakeAPI {
 }
 
 // guard is the API's security: changes need the token when there is one,
-// reads from beyond loopback too, and without a token only loopback may change.
+// reads from beyond loopback too, and without a token only loopback is served.
 func (f *fakeAPI) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -74,11 +74,12 @@ func (f *fakeAPI) guard(next http.Handler) http.Handler {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		ip, _ := netip.ParseAddr(host)
 		change := r.Method != http.MethodGet
+		local := ip.Unmap().IsLoopback()
 		switch {
-		case f.token != "" && (change || !ip.IsLoopback()) && r.Header.Get("Authorization") != "Bearer "+f.token:
+		case f.token != "" && (change || !local) && r.Header.Get("Authorization") != "Bearer "+f.token:
 			fail(w, http.StatusUnauthorized, "missing or wrong bearer token")
-		case f.token == "" && change && !ip.IsLoopback():
-			fail(w, http.StatusForbidden, "changes only from loopback without a token")
+		case f.token == "" && !local:
+			fail(w, http.StatusForbidden, "this API takes requests from loopback only")
 		default:
 			next.ServeHTTP(w, r) // the mux sets r's path values as it routes
 			f.mu.Lock()

@@ -190,3 +190,16 @@ func TestExplain(t *testing.T) {
 		t.Errorf("no left out section:\n%s", r.stdout)
 	}
 }
+
+func TestProbeDuration(t *testing.T) {
+	for _, c := range []struct {
+		seconds float64
+		want    string
+	}{
+		{0.000234, "230µs"}, {0.0012345, "1.23ms"}, {0.012, "12ms"}, {2.0004, "2s"},
+	} {
+		if got := probeDuration(c.seconds).String(); got != c.want {
+			t.Errorf("Expected a probe of %gs shown as %s, got %s", c.seconds, c.want, got)
+		}
+	}
+}

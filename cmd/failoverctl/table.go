@@ -88,7 +88,7 @@ func printName(w io.Writer, n api.Name) {
 		fmt.Fprintf(tw, "  weight:\t%d\n", e.Weight)
 		fmt.Fprintf(tw, "  check:\t%s\n", dash(e.Check))
 		if p := e.LastProbe; p != nil {
-			fmt.Fprintf(tw, "  last probe:\t%s at %s in %s\n", probeText(p), stamp(p.At), time.Duration(p.DurationSeconds*float64(time.Second)).Round(time.Millisecond))
+			fmt.Fprintf(tw, "  last probe:\t%s at %s in %s\n", probeText(p), stamp(p.At), probeDuration(p.DurationSeconds))
 		} else {
 			fmt.Fprintf(tw, "  last probe:\t-\n")
 		}
@@ -256,4 +256,15 @@ func streakText(s *api.Streak) string {
 		return ""
 	}
 	return fmt.Sprintf("%d %s", s.Count, s.Result)
+}
+
+// probeDuration writes a probe's duration to the millisecond, and below
+// 10 ms to the ten microseconds, so that a fast probe on a near network
+// does not read as taking no time at all.
+func probeDuration(seconds float64) time.Duration {
+	d := time.Duration(seconds * float64(time.Second))
+	if d < 10*time.Millisecond {
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
 }

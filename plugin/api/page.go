@@ -20,14 +20,15 @@ var pageHTML string
 // pageTemplate is parsed once; it is never executed itself, which keeps it
 // safe to use from every request at once.
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"at":      at,
-	"clock":   clock,
-	"rfc3339": rfc3339,
-	"ago":     ago,
-	"ms":      ms,
-	"recent":  recent,
-	"join":    func(s []string) string { return strings.Join(s, " ") },
-	"plural":  plural,
+	"at":       at,
+	"clock":    clock,
+	"rfc3339":  rfc3339,
+	"ago":      ago,
+	"ms":       ms,
+	"recent":   recent,
+	"join":     func(s []string) string { return strings.Join(s, " ") },
+	"plural":   plural,
+	"urlParts": urlParts,
 }).Parse(pageHTML))
 
 // recentChanges is how many transitions an endpoint shows: enough to see a
@@ -139,4 +140,30 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// urlParts splits a check URL where a line may break without misleading the
+// reader: after its scheme, host and port, before each step of its path and
+// before each term of its query. The parts joined are the URL as written.
+func urlParts(u string) []string {
+	rest := u
+	head := ""
+	if i := strings.Index(rest, "://"); i >= 0 {
+		head, rest = rest[:i+3], rest[i+3:]
+	}
+	var parts []string
+	for rest != "" {
+		i := strings.IndexAny(rest[1:], "/?&#")
+		if i < 0 {
+			parts = append(parts, rest)
+			break
+		}
+		parts = append(parts, rest[:i+1])
+		rest = rest[i+1:]
+	}
+	if len(parts) == 0 {
+		return []string{head}
+	}
+	parts[0] = head + parts[0]
+	return parts
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -353,6 +354,28 @@ func TestAgo(t *testing.T) {
 	} {
 		if got := ago(sampleNow, sampleNow.Add(-c.d)); got != c.want {
 			t.Errorf("Expected %v to read %q, got %q", c.d, c.want, got)
+		}
+	}
+}
+
+func TestURLParts(t *testing.T) {
+	for _, c := range []struct {
+		url  string
+		want []string
+	}{
+		{"http://192.0.2.10:8080/health", []string{"http://192.0.2.10:8080", "/health"}},
+		{"https://api.example.org/internal/ready?service=www-frontend&deep=1#x",
+			[]string{"https://api.example.org", "/internal", "/ready", "?service=www-frontend", "&deep=1", "#x"}},
+		{"tcp://[2001:db8::1]:443", []string{"tcp://[2001:db8::1]:443"}},
+		{"http://", []string{"http://"}},
+		{"odd", []string{"odd"}},
+	} {
+		got := urlParts(c.url)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("Expected %q in parts %q, got %q", c.url, c.want, got)
+		}
+		if strings.Join(got, "") != c.url {
+			t.Errorf("Expected the parts of %q to join to it, got %q", c.url, strings.Join(got, ""))
 		}
 	}
 }
