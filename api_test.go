@@ -123,6 +123,7 @@ func TestAPIOverridesChangeTheNextAnswer(t *testing.T) {
 	checks := liveChecks(t)
 
 	// down: the very next query is answered without it.
+	awayBefore, _ := metricValue(t, "coredns_failover_failovers_total", map[string]string{"name": "www.example.org.", "direction": "away"})
 	var o api.Override
 	start := time.Now()
 	c.ok(t, http.MethodPut, "/v1/names/www.example.org/endpoints/192.0.2.10/override", `{"state":"down","reason":"maintenance"}`, &o)
@@ -135,8 +136,13 @@ func TestAPIOverridesChangeTheNextAnswer(t *testing.T) {
 	}
 	n := c.name(t, "www.example.org.")
 	ep := endpointIn(n, "192.0.2.10")
-	if ep.Override == nil || ep.Override.State != "down" || ep.State != "up" || ep.Serving || !n.FailedOver || !slices.Equal(n.Answer.A, []string{"192.0.2.20"}) {
-		t.Errorf("Expected the status to show the override, the probe's up and the failover, got %+v / %+v", n, ep)
+	// An endpoint an operator takes out is not a failover: no failed_over,
+	// no failover event (whose alert would page someone for a planned change).
+	if ep.Override == nil || ep.Override.State != "down" || ep.State != "up" || ep.Serving || n.FailedOver || !slices.Equal(n.Answer.A, []string{"192.0.2.20"}) {
+		t.Errorf("Expected the status to show the override and the probe's up, and no failover, got %+v / %+v", n, ep)
+	}
+	if v, _ := metricValue(t, "coredns_failover_failovers_total", map[string]string{"name": "www.example.org.", "direction": "away"}); v != awayBefore {
+		t.Errorf("Expected no failover event for an override, got %v (before %v)", v, awayBefore)
 	}
 	if v, ok := metricValue(t, "coredns_failover_endpoint_override", map[string]string{"name": "www.example.org.", "endpoint": "192.0.2.10", "state": "down"}); !ok || v != 1 {
 		t.Errorf("Expected the override gauge at 1, got %v %v", v, ok)

@@ -45,7 +45,7 @@ func (m *managed) judge(now time.Time) (overrides string, ttl uint32) {
 	}
 	var said []string
 	for _, ep := range m.endpoints {
-		ep.stand = usable
+		ep.stand, ep.removed = usable, false
 		if !ep.up() || snap != nil && snap.Signaled(name, ep.cfg.Address) {
 			ep.stand = unusable
 		}
@@ -61,8 +61,9 @@ func (m *managed) judge(now time.Time) (overrides string, ttl uint32) {
 		case control.Up:
 			ep.stand = usable
 		case control.Down:
-			ep.stand = unusable
+			ep.stand, ep.removed = unusable, true
 		case control.Drain:
+			ep.removed = true
 			if ep.stand == usable {
 				ep.stand = drained
 			}
@@ -167,4 +168,20 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// intended is members as the operator wants them, every check passing: the
+// first choice. An endpoint an operator took out is not part of it, so a
+// planned drain is not a failover; when every endpoint is out, all are.
+func intended(eps []*endpoint, members []policy.Member) []policy.Member {
+	out := policy.AllUp(members)
+	any := false
+	for i, ep := range eps {
+		out[i].Up = !ep.removed
+		any = any || out[i].Up
+	}
+	if !any {
+		return policy.AllUp(members)
+	}
+	return out
 }

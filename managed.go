@@ -38,6 +38,7 @@ type endpoint struct {
 	choices []*choice       // one per name of the stanza, rebuilt when the TTL changes
 	owner   *managed
 	stand   standing // as the latest rebuild judged it; under owner.mu
+	removed bool     // an operator took it out (override down or drain); under owner.mu
 
 	// While drained: whether the view answers it anyway (nothing else was
 	// up), and when it last stopped doing so; under owner.mu.
@@ -213,7 +214,7 @@ func (m *managed) resolve(levels [][]*endpoint, maxAnswers int) (f *family, off 
 			members[i] = policy.Member{Priority: ep.cfg.Priority, Weight: ep.cfg.Weight, Up: ep.stand == usable}
 		}
 		if first == nil {
-			idx, _ := policy.Eligible(kind, policy.AllUp(members))
+			idx, _ := policy.Eligible(kind, intended(eps, members))
 			first = pick(eps, idx)
 		}
 		if idx, down := policy.Eligible(kind, members); !down {

@@ -8,7 +8,7 @@
 //	1    the API refused the request (4xx); its message is on stderr
 //	2    usage error
 //	3    the API cannot be reached, or answered 5xx or something that is not its JSON
-//	4    status --check: some name is failed over or some endpoint is down
+//	4    status --check: some name is failed over or some endpoint is down (an operator's override is neither)
 //	5    a --wait ended before its time: the override or lowered TTL was cleared or changed
 //	130  interrupted by SIGINT or SIGTERM
 package main
