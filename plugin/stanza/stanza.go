@@ -106,6 +106,9 @@ func (s *Stanza) ProbeSpec(e *Endpoint) (probe.Spec, bool) {
 // ForName is the stanza for its i-th name alone: every name gets a view of
 // its own, so that an override can hold for one name of a shared definition.
 func (s *Stanza) ForName(i int) *Stanza {
+	if len(s.Names) == 1 {
+		return s
+	}
 	c := *s
 	c.Names, c.NameLines = []string{s.Names[i]}, []int{s.NameLines[i]}
 	if i < len(s.Apex) {
