@@ -1,6 +1,7 @@
 package failover
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -121,6 +122,9 @@ func (ep *endpoint) probeState(snap *control.Snapshot) health.State {
 // else could be, leaves the answer again: caches may hold it from then on,
 // so its drain is safe only a TTL later. m.mu is held.
 func (m *managed) noteDrained(v *view, now time.Time) {
+	if !slices.ContainsFunc(m.endpoints, func(ep *endpoint) bool { return ep.stand == drained || ep.drainServing }) {
+		return // the usual case: no drain, nothing to note and nothing to allocate
+	}
 	served := map[*endpoint]bool{}
 	for g := range v.groups {
 		for _, fam := range []*family{v.groups[g].a, v.groups[g].aaaa, v.groups[g].cname} {
