@@ -11,105 +11,12 @@ import (
 	"testing"
 	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/failover-dns/failover/plugin/api"
+	"github.com/failover-dns/failover/plugin/api/browsertest"
 )
-
-// chromium is where CI installs the browser (Debian package chromium).
-const chromium = "/usr/bin/chromium"
-
-// startBrowser starts a headless Chromium that lives as long as t. A missing
-// browser fails the test: skipping would let CI pass without ever loading
-// the page of a running server.
-func startBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("The status page test needs Chromium at %s (apt-get install chromium): %v", chromium, err)
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 800),
-		// Without these Chromium calls home in the background, and nothing
-		// but loopback is reachable where the tests run.
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// The first action ties the browser to this context, so that the
-	// timeouts of later actions end those actions only.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("Cannot start %s: %v", chromium, err)
-	}
-	return ctx
-}
-
-// pageErrors is what someone with the developer tools open would see as an
-// error: console.error, uncaught exceptions, error entries of the browser's
-// log (where a Content-Security-Policy violation goes) and dialogs.
-type pageErrors struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func watchPageErrors(t *testing.T, ctx context.Context) *pageErrors {
-	t.Helper()
-	p := &pageErrors{}
-	err := chromedp.Listen(ctx, func(ev any) {
-		var msg string
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, a.Description+string(a.Value))
-				}
-				msg = "console.error: " + strings.Join(args, " ")
-			}
-		case *runtime.EventExceptionThrown:
-			msg = "uncaught exception: " + ev.ExceptionDetails.Text
-			if e := ev.ExceptionDetails.Exception; e != nil {
-				msg += " " + e.Description
-			}
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Level == cdplog.EntryLevelError {
-				msg = "log " + string(ev.Entry.Source) + ": " + ev.Entry.Text + " " + ev.Entry.URL
-			}
-		case *page.EventJavascriptDialogOpening:
-			msg = "dialog: " + ev.Message
-			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{})
-		}
-		if msg != "" {
-			p.mu.Lock()
-			p.list = append(p.list, msg)
-			p.mu.Unlock()
-		}
-	})
-	if err != nil {
-		t.Fatalf("Cannot listen to the console: %v", err)
-	}
-	return p
-}
-
-func (p *pageErrors) get() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.list)
-}
 
 // awaitEndpoints polls the API until every endpoint of every name is in a
 // state ok accepts.
@@ -140,8 +47,8 @@ const pageRefresh = 2 * time.Second
 // real probes, in a real browser, and follows a failover and a drain on it
 // without reloading.
 func TestStatusPageOfARunningServer(t *testing.T) {
-	browser := startBrowser(t)
-	errs := watchPageErrors(t, browser)
+	browser := browsertest.Start(t, 1280, 800)
+	errs := browsertest.Watch(t, browser)
 
 	primary, backup, spare := newHealthBackend(t, nil), newHealthBackend(t, nil), newHealthBackend(t, nil)
 	apiAddr := closedPort(t)
@@ -320,7 +227,7 @@ func TestStatusPageOfARunningServer(t *testing.T) {
 		t.Logf("Screenshot in %s", path)
 	}
 
-	if e := errs.get(); len(e) > 0 {
+	if e := errs.List(); len(e) > 0 {
 		t.Errorf("Expected a quiet console, got:\n%s", strings.Join(e, "\n"))
 	}
 	outsideMu.Lock()
@@ -331,12 +238,12 @@ func TestStatusPageOfARunningServer(t *testing.T) {
 
 	// The quiet console means something only if a violation of the policy
 	// would have been heard: an image from elsewhere is one.
-	seen := len(errs.get())
+	seen := len(errs.List())
 	run("Breaking the policy", chromedp.Evaluate[chromedp.Void](`document.body.appendChild(Object.assign(document.createElement("img"), {src: "http://127.0.0.1:9/x.png"}))`))
 	deadline := time.Now().Add(5 * time.Second)
-	for !slices.ContainsFunc(errs.get()[seen:], func(e string) bool { return strings.Contains(e, "Content Security Policy") }) {
+	for !slices.ContainsFunc(errs.List()[seen:], func(e string) bool { return strings.Contains(e, "Content Security Policy") }) {
 		if time.Now().After(deadline) {
-			t.Fatalf("Expected a CSP violation to reach the console, got %v", errs.get()[seen:])
+			t.Fatalf("Expected a CSP violation to reach the console, got %v", errs.List()[seen:])
 		}
 		time.Sleep(20 * time.Millisecond) // the poll's pace, not a wait for an event
 	}

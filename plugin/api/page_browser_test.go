@@ -11,105 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/failover-dns/failover/plugin/api/browsertest"
 )
-
-// chromium is where CI installs the browser (Debian package chromium).
-const chromium = "/usr/bin/chromium"
-
-// newBrowser starts a headless Chromium that lives as long as t and returns
-// its context. A missing browser fails the test: skipping would let CI pass
-// without ever loading the page.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("Browser tests need Chromium at %s (apt-get install chromium): %v", chromium, err)
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 720),
-		// Chromium calls home in the background unless told not to, and
-		// connections to the outside are refused where the tests run.
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// The first run starts the browser with this context's lifetime, so later
-	// timeouts end only the actions they wrap, not the browser.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("Cannot start %s: %v", chromium, err)
-	}
-	return ctx
-}
-
-// consoleErrors collects what a person with the developer tools open would
-// see as an error: console.error calls, uncaught exceptions, error entries
-// of the browser log, and dialogs, which only injected script would open.
-type consoleErrors struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func watchConsole(t *testing.T, ctx context.Context) *consoleErrors {
-	t.Helper()
-	c := &consoleErrors{}
-	err := chromedp.Listen(ctx, func(ev any) {
-		var msg string
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, a.Description+string(a.Value))
-				}
-				msg = "console.error: " + strings.Join(args, " ")
-			}
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			msg = "uncaught exception: " + d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.EntryLevelError {
-				msg = "log " + string(ev.Entry.Source) + ": " + ev.Entry.Text + " " + ev.Entry.URL
-			}
-		case *page.EventJavascriptDialogOpening:
-			msg = "dialog: " + ev.Message
-			// A dialog blocks the page; close it from outside the event loop.
-			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{})
-		}
-		if msg != "" {
-			c.mu.Lock()
-			c.list = append(c.list, msg)
-			c.mu.Unlock()
-		}
-	})
-	if err != nil {
-		t.Fatalf("Cannot listen to the console: %v", err)
-	}
-	return c
-}
-
-func (c *consoleErrors) get() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]string(nil), c.list...)
-}
 
 // pageServer serves the status page of names the test changes as it goes,
 // and notes every path the browser asks for.
@@ -162,8 +67,8 @@ func failOverDB(names []Name) {
 const refresh = 2*time.Second + 3*time.Second
 
 func TestBrowserStatusPage(t *testing.T) {
-	browser := newBrowser(t)
-	console := watchConsole(t, browser)
+	browser := browsertest.Start(t, 1280, 720)
+	console := browsertest.Watch(t, browser)
 	var outside []string
 	var outsideMu sync.Mutex
 	srv := &pageServer{names: sampleNames(time.Now()), paths: map[string]int{}}
@@ -251,7 +156,7 @@ func TestBrowserStatusPage(t *testing.T) {
 		t.Logf("Screenshot in %s", path)
 	}
 
-	if errs := console.get(); len(errs) > 0 {
+	if errs := console.List(); len(errs) > 0 {
 		t.Errorf("Expected a quiet console, got:\n%s", strings.Join(errs, "\n"))
 	}
 	srv.mu.Lock()
@@ -266,7 +171,7 @@ func TestBrowserStatusPage(t *testing.T) {
 	outsideMu.Unlock()
 
 	// A lost server shows as a banner, and the page keeps its last content.
-	seen := len(console.get())
+	seen := len(console.List())
 	ts.Close()
 	waitCtx, cancelWait = context.WithTimeout(ctx, refresh)
 	defer cancelWait()
@@ -280,7 +185,7 @@ func TestBrowserStatusPage(t *testing.T) {
 		t.Errorf("Expected the last content kept under the banner, got %q", got)
 	}
 	// The browser logs each refused fetch itself; the page must add nothing.
-	for _, e := range console.get()[seen:] {
+	for _, e := range console.List()[seen:] {
 		if !strings.HasPrefix(e, "log network: ") {
 			t.Errorf("Expected no error from the page without its server, got %s", e)
 		}
