@@ -7,11 +7,9 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/failover-dns/failover/plugin/api"
@@ -86,39 +84,13 @@ func TestStatusPageOfARunningServer(t *testing.T) {
 	awaitEndpoints(t, c, names, func(ep api.Endpoint) bool { return ep.State == "up" }, 5*time.Second)
 	s.waitAnswer(t, "www.example.org.", []string{"192.0.2.10"}, 5*time.Second)
 
-	var outsideMu sync.Mutex
-	var outside []string
-	if err := chromedp.Listen(browser, func(ev any) {
-		if ev, ok := ev.(*network.EventRequestWillBeSent); ok && !strings.HasPrefix(ev.Request.URL, c.base+"/") && !strings.HasPrefix(ev.Request.URL, "data:") {
-			outsideMu.Lock()
-			outside = append(outside, ev.Request.URL)
-			outsideMu.Unlock()
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-
-	ctx, cancel := context.WithTimeout(browser, 25*time.Second)
-	defer cancel()
-	run := func(what string, a chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, a); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("Reading %s: %v", sel, err)
-		}
-		return strings.Join(strings.Fields(s), " ")
-	}
+	pg := browsertest.Open(t, browser, c.base, 25*time.Second)
+	run, text := pg.Do, pg.Text
 	row := func(name, address string) string {
 		return fmt.Sprintf(`section[data-name=%q] tr[data-endpoint=%q]`, name, address)
 	}
 
-	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(c.base+"/"))
+	resp, err := chromedp.Run(pg.Context(), chromedp.NavigateResponse(c.base+"/"))
 	if err != nil {
 		t.Fatalf("Loading %s/: %v", c.base, err)
 	}
@@ -128,13 +100,13 @@ func TestStatusPageOfARunningServer(t *testing.T) {
 	run("Waiting for the page", chromedp.WaitVisible(chromedp.CSS("main#status section")))
 
 	// Every name the API lists, in its order, each with the rows of its endpoints.
-	shown, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("section[data-name]"), s => s.dataset.name)`))
+	shown, err := chromedp.Run(pg.Context(), chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("section[data-name]"), s => s.dataset.name)`))
 	if err != nil || !slices.Equal(shown, names) {
 		t.Fatalf("Expected the page to show %v, got %v (%v)", names, shown, err)
 	}
 	for _, name := range names {
 		n := c.name(t, name)
-		rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](fmt.Sprintf(
+		rows, err := chromedp.Run(pg.Context(), chromedp.Evaluate[[]string](fmt.Sprintf(
 			`Array.from(document.querySelectorAll('section[data-name=%q] tr[data-endpoint]'), r => r.dataset.endpoint + " " + r.dataset.state)`, name)))
 		var want []string
 		for _, ep := range n.Endpoints {
@@ -166,7 +138,7 @@ func TestStatusPageOfARunningServer(t *testing.T) {
 	// Death is seen in interval + (fall-1) x fast_interval plus a timeout at
 	// most; the page shows it at its next refresh; a loaded machine needs a margin.
 	within := 300*time.Millisecond + 100*time.Millisecond + 250*time.Millisecond + pageRefresh + 3*time.Second
-	waitCtx, cancelWait := context.WithTimeout(ctx, within)
+	waitCtx, cancelWait := context.WithTimeout(pg.Context(), within)
 	defer cancelWait()
 	for _, sel := range []string{
 		`section[data-name="www.example.org."][data-failed-over="true"]`,
@@ -189,14 +161,14 @@ func TestStatusPageOfARunningServer(t *testing.T) {
 	if got := text(".summary"); !strings.HasPrefix(got, "3 names · 1 failed over www.example.org. · 1 of 6 endpoints down") {
 		t.Errorf("Expected the summary to count the failover, got %q", got)
 	}
-	if title, err := chromedp.Run(ctx, chromedp.Title()); err != nil || !strings.HasPrefix(title, "1 failed over · 1 down") {
+	if title, err := chromedp.Run(pg.Context(), chromedp.Title()); err != nil || !strings.HasPrefix(title, "1 failed over · 1 down") {
 		t.Errorf("Expected the title to tell of the failover, got %q (%v)", title, err)
 	}
 
 	// A drain through the API shows at the next refresh.
 	drained := time.Now()
 	c.ok(t, http.MethodPut, "/v1/names/pool.example.org/endpoints/192.0.2.31/override", `{"state":"drain","reason":"deploy 42"}`, nil)
-	waitCtx, cancelWait = context.WithTimeout(ctx, pageRefresh+3*time.Second)
+	waitCtx, cancelWait = context.WithTimeout(pg.Context(), pageRefresh+3*time.Second)
 	defer cancelWait()
 	if _, err := chromedp.Run(waitCtx, chromedp.Poll[bool](fmt.Sprintf(
 		`(document.querySelector('%s') || {textContent: ""}).textContent.includes("override: drain")`, row("pool.example.org.", "192.0.2.31")),
@@ -211,13 +183,13 @@ func TestStatusPageOfARunningServer(t *testing.T) {
 	if got := text(".summary"); !strings.Contains(got, "1 override") {
 		t.Errorf("Expected the summary to count the override, got %q", got)
 	}
-	marker, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.pageMarker`))
+	marker, err := chromedp.Run(pg.Context(), chromedp.Evaluate[string](`window.pageMarker`))
 	if err != nil || marker != "kept" {
 		t.Errorf("Expected the same document throughout, without a reload, got %q (%v)", marker, err)
 	}
 
 	if path := os.Getenv("FAILOVER_SCREENSHOT"); path != "" {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		png, err := chromedp.Run(pg.Context(), chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("Screenshot: %v", err)
 		}
@@ -230,11 +202,9 @@ func TestStatusPageOfARunningServer(t *testing.T) {
 	if e := errs.List(); len(e) > 0 {
 		t.Errorf("Expected a quiet console, got:\n%s", strings.Join(e, "\n"))
 	}
-	outsideMu.Lock()
-	if len(outside) > 0 {
+	if outside := pg.Outside(); len(outside) > 0 {
 		t.Errorf("Expected no request beyond the API, got %v", outside)
 	}
-	outsideMu.Unlock()
 
 	// The quiet console means something only if a violation of the policy
 	// would have been heard: an image from elsewhere is one.

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/failover-dns/failover/plugin/api/browsertest"
 )
@@ -69,37 +68,12 @@ const refresh = 2*time.Second + 3*time.Second
 func TestBrowserStatusPage(t *testing.T) {
 	browser := browsertest.Start(t, 1280, 720)
 	console := browsertest.Watch(t, browser)
-	var outside []string
-	var outsideMu sync.Mutex
 	srv := &pageServer{names: sampleNames(time.Now()), paths: map[string]int{}}
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
-	if err := chromedp.Listen(browser, func(ev any) {
-		if ev, ok := ev.(*network.EventRequestWillBeSent); ok && !strings.HasPrefix(ev.Request.URL, ts.URL+"/") && !strings.HasPrefix(ev.Request.URL, "data:") {
-			outsideMu.Lock()
-			outside = append(outside, ev.Request.URL)
-			outsideMu.Unlock()
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
 
-	ctx, cancel := context.WithTimeout(browser, 20*time.Second)
-	defer cancel()
-	run := func(what string, a chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, a); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("Reading %s: %v", sel, err)
-		}
-		return strings.Join(strings.Fields(s), " ")
-	}
+	pg := browsertest.Open(t, browser, ts.URL, 20*time.Second)
+	run, text := pg.Do, pg.Text
 
 	run("Loading the page", chromedp.Navigate(ts.URL))
 	run("Waiting for the page", chromedp.WaitVisible(chromedp.CSS("main#status section")))
@@ -114,13 +88,13 @@ func TestBrowserStatusPage(t *testing.T) {
 	}
 
 	// Refreshing must neither reload the document nor move the view.
-	y, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.pageMarker = "kept"; window.scrollTo(0, 120); window.scrollY`))
+	y, err := chromedp.Run(pg.Context(), chromedp.Evaluate[float64](`window.pageMarker = "kept"; window.scrollTo(0, 120); window.scrollY`))
 	if err != nil || y != 120 {
 		t.Fatalf("Expected the page taller than the window, so it scrolls to 120, got %v, %v", y, err)
 	}
 
 	srv.change(failOverDB)
-	waitCtx, cancelWait := context.WithTimeout(ctx, refresh)
+	waitCtx, cancelWait := context.WithTimeout(pg.Context(), refresh)
 	defer cancelWait()
 	for _, sel := range []string{
 		`section[data-name="db.example.org."][data-failed-over="true"]`,
@@ -139,14 +113,14 @@ func TestBrowserStatusPage(t *testing.T) {
 	if got := text(`.summary`); !strings.Contains(got, "2 failed over") || !strings.Contains(got, "2 of 9 endpoints down") {
 		t.Errorf("Expected the summary to count the change, got %q", got)
 	}
-	state, err := chromedp.Run(ctx, chromedp.Evaluate[[]any](`[window.pageMarker, window.scrollY]`))
+	state, err := chromedp.Run(pg.Context(), chromedp.Evaluate[[]any](`[window.pageMarker, window.scrollY]`))
 	if err != nil || len(state) != 2 || state[0] != "kept" || state[1] != 120.0 {
 		t.Errorf("Expected the same document at the same scroll position after a refresh, got %v, %v", state, err)
 	}
 
 	if path := os.Getenv("FAILOVER_SCREENSHOT"); path != "" {
 		run("Scrolling back", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		png, err := chromedp.Run(pg.Context(), chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("Screenshot: %v", err)
 		}
@@ -164,16 +138,14 @@ func TestBrowserStatusPage(t *testing.T) {
 		t.Errorf("Expected the browser to ask for / only, and more than once, got %v", srv.paths)
 	}
 	srv.mu.Unlock()
-	outsideMu.Lock()
-	if len(outside) > 0 {
+	if outside := pg.Outside(); len(outside) > 0 {
 		t.Errorf("Expected no request outside the page, got %v", outside)
 	}
-	outsideMu.Unlock()
 
 	// A lost server shows as a banner, and the page keeps its last content.
 	seen := len(console.List())
 	ts.Close()
-	waitCtx, cancelWait = context.WithTimeout(ctx, refresh)
+	waitCtx, cancelWait = context.WithTimeout(pg.Context(), refresh)
 	defer cancelWait()
 	if err := chromedp.Do(waitCtx, chromedp.WaitVisible(chromedp.CSS("#stale"))); err != nil {
 		t.Fatalf("Expected the stale banner within %v of losing the server: %v", refresh, err)
