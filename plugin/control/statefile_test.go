@@ -1,6 +1,7 @@
 package control
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,8 @@ func TestStateFileEditedByHandIsReread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logged := make(chan string, 10)
+	b.Logf = func(format string, args ...any) { logged <- fmt.Sprintf(format, args...) }
 	changed := make(chan struct{}, 10)
 	b.Subscribe(func() { changed <- struct{}{} })
 	must(t, b.SetOverride(Key{"www.example.org.", "192.0.2.10"}, Override{State: Drain, SetAt: t0}))
@@ -92,6 +95,14 @@ func TestStateFileEditedByHandIsReread(t *testing.T) {
 	}
 	if o, _, _ := b.Snapshot().Override("www.example.org.", "192.0.2.10"); o.State != Down {
 		t.Errorf("after the edit the override is %v", o.State)
+	}
+	select {
+	case line := <-logged:
+		if want := "override: www.example.org. 192.0.2.10 down (), edited by hand in " + path; line != want {
+			t.Errorf("Expected the edit logged override by override, %q first, got %q", want, line)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("Expected the edit to be logged")
 	}
 }
 

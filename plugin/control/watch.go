@@ -3,8 +3,10 @@ package control
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -62,6 +64,7 @@ func (b *Book) reread() {
 	for _, err := range bad {
 		b.Logf("state file edited: %v; the line is kept as a comment and ignored", err)
 	}
+	var said []string
 	changed, _ := b.change(false, func(s *Snapshot) bool {
 		if !bytes.Equal(data, f.written) { // unchanged since the check above
 			for k, o := range p.overrides {
@@ -69,6 +72,7 @@ func (b *Book) reread() {
 					p.overrides[k] = keepTimes(prev, o)
 				}
 			}
+			said = overrideChanges(s.overrides, p.overrides)
 			s.overrides, s.ttls, s.invalid = p.overrides, p.ttls, p.invalid
 			f.written = data
 			return true
@@ -76,8 +80,29 @@ func (b *Book) reread() {
 		return false
 	})
 	if changed {
+		for _, line := range said {
+			b.Logf("override: %s, edited by hand in %s", line, f.path)
+		}
 		b.Logf("state file %s edited: %d overrides and %d temporary TTLs now", f.path, len(p.overrides), len(p.ttls))
 	}
+}
+
+// overrideChanges says what an edit changed, one line per override, as the
+// API's changes are logged.
+func overrideChanges(before, after map[Key]Override) []string {
+	var out []string
+	for k, o := range after {
+		if prev, ok := before[k]; !ok || prev.State != o.State || prev.Reason != o.Reason {
+			out = append(out, fmt.Sprintf("%s %s %s (%s)", k.Name, k.Address, o.State, o.Reason))
+		}
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			out = append(out, fmt.Sprintf("%s %s cleared", k.Name, k.Address))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // keepTimes keeps the times of an override that a hand edit left alone, but
