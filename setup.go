@@ -80,6 +80,11 @@ func parse(c *caddy.Controller) (*Failover, error) {
 				return nil, stanza.Errorf(set.File, set.Line,
 					"a server block has one failover block without names; the first is on line %d", f.settings.Line)
 			}
+			if set.Cluster != nil {
+				// Refused until replicas act on the shared view, so that no one relies on it.
+				return nil, stanza.Errorf(set.Cluster.File, set.Cluster.Line,
+					"cluster: replicas sharing health through etcd are not available in this version")
+			}
 			f.settings = set
 			continue
 		}

@@ -20,6 +20,8 @@ type Settings struct {
 	Token     string // what api_token's file holds
 	TokenFile string
 	State     string // absolute path of the state file; "" for none
+
+	Cluster *Cluster // nil when this replica keeps its health view to itself
 }
 
 var settingsProperties = []string{"api", "api_token", "state", "cluster"}
@@ -74,7 +76,11 @@ func parseSettings(c *caddy.Controller, root string, loopback func(string) bool)
 				return nil, c.Errf("state: %s is a directory; name a file in it", s.State)
 			}
 		case "cluster":
-			return nil, c.Err("cluster: replicas sharing health through etcd are not available in this version")
+			cl, err := parseCluster(c, root, args)
+			if err != nil {
+				return nil, err
+			}
+			s.Cluster = cl
 		default:
 			if slices.Contains(properties, prop) {
 				return nil, Errorf(s.File, s.Line, "failover needs at least one NAME to manage, as in: failover www.example.org { ... }; "+
@@ -89,7 +95,7 @@ func parseSettings(c *caddy.Controller, root string, loopback func(string) bool)
 		return nil, Errorf(s.File, s.Line, "api_token needs api ADDRESS: the token guards the API")
 	case s.API != "" && s.Token == "" && !loopback(s.API):
 		return nil, Errorf(s.File, apiLine, "api %s takes clients beyond loopback; add api_token FILE, or listen on 127.0.0.1", s.API)
-	case s.API == "" && s.State == "":
+	case s.API == "" && s.State == "" && s.Cluster == nil:
 		return nil, Errorf(s.File, s.Line, "a failover block without names holds server-wide settings (%s); it has none",
 			strings.Join(settingsProperties, ", "))
 	}
