@@ -38,7 +38,6 @@ func TestSetupSettingsErrors(t *testing.T) {
 		{"unknown setting", "failover {\n    api 127.0.0.1:8054\n    bogus 1\n}", 3, `unknown property "bogus" in a failover block without names; allowed are api, api_token, state, cluster`},
 		{"set twice", "failover {\n    api 127.0.0.1:8054\n    api 127.0.0.1:8055\n}", 3, "already set on line 2"},
 		{"two settings blocks", "failover {\n    api 127.0.0.1:8054\n}\nfailover {\n    state " + filepath.Join(dir, "s") + "\n}", 4, "the first is on line 1"},
-		{"cluster", "failover {\n    api 127.0.0.1:8054\n    cluster etcd http://127.0.0.1:2379 {\n        node dns-1\n    }\n}", 3, "not available in this version"},
 		{"cluster misspelt", "failover {\n    cluster etcd http://127.0.0.1:2379 {\n        lease 1s\n    }\n}", 3, "lease 1s is below 2s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,6 +15,17 @@ func (f *Failover) attach() error {
 		m.book = b
 	}
 	f.unbook = b.Subscribe(f.controlsChanged)
+	if c := f.settings.Cluster; c != nil {
+		v, err := acquireView(c)
+		if err != nil {
+			return err
+		}
+		f.votes = v
+		for _, m := range f.stanzas {
+			m.votes = v
+		}
+		f.unvote = v.Subscribe(f.votesChanged)
+	}
 	if f.settings.API != "" {
 		l, err := attachListener(f)
 		if err != nil {
@@ -29,6 +40,14 @@ func (f *Failover) detach() {
 	if f.listener != nil {
 		f.listener.detach(f)
 		f.listener = nil
+	}
+	if f.unvote != nil {
+		f.unvote()
+		f.unvote = nil
+	}
+	if f.votes != nil {
+		releaseView(f.settings.Cluster)
+		f.votes = nil
 	}
 	if f.unbook != nil {
 		f.unbook()

@@ -47,7 +47,7 @@ func (m *managed) judge(now time.Time) (overrides string, ttl uint32) {
 	var said []string
 	for _, ep := range m.endpoints {
 		ep.stand, ep.removed = usable, false
-		if !ep.up() || snap != nil && snap.Signaled(name, ep.cfg.Address) {
+		if down, _ := ep.decided(); down || snap != nil && snap.Signaled(name, ep.cfg.Address) {
 			ep.stand = unusable
 		}
 		if snap == nil {
@@ -113,6 +113,12 @@ func (ep *endpoint) probeState(snap *control.Snapshot) health.State {
 		return health.Down
 	}
 	if ep.monitor == nil {
+		return health.Up
+	}
+	if ep.owner.votes != nil {
+		if down, _ := ep.decided(); down {
+			return health.Down
+		}
 		return health.Up
 	}
 	return ep.monitor.State()

@@ -108,6 +108,9 @@ func leftOutReason(m *managed, ep *endpoint, fam *family, snap *control.Snapshot
 			return "held down by firing alert " + strings.Join(names, ", ")
 		}
 	}
+	if down, why := ep.decided(); down && why != "" {
+		return withReason("down", why)
+	}
 	if ep.monitor != nil && ep.monitor.State() == health.Down {
 		return withReason("down", ep.monitor.Status().Last.Reason())
 	}

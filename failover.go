@@ -6,6 +6,7 @@ package failover
 import (
 	"context"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/coredns/coredns/plugin"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/failover-dns/failover/plugin/cluster"
 	"github.com/failover-dns/failover/plugin/control"
 	"github.com/failover-dns/failover/plugin/geo"
 	"github.com/failover-dns/failover/plugin/health"
@@ -34,6 +36,7 @@ type Failover struct {
 	ready    atomic.Bool
 	started  atomic.Bool       // the first probe round is over; transitions rebuild from now on
 	monitors []*health.Monitor // acquired in OnStartup, released in OnShutdown
+	monMu    sync.Mutex        // guards monitors for the other replicas' callbacks
 	unsubs   []func()
 	held     bool        // whether start took the metric series (see series.go)
 	gen      *generation // the caddy instance it runs in (see instances.go)
@@ -48,6 +51,8 @@ type Failover struct {
 	book     *control.Book    // overrides and signals; nil without settings
 	listener *listener        // the API; nil without api
 	unbook   func()
+	votes    *cluster.View // the other replicas; nil without cluster
+	unvote   func()
 
 	soas             []*zoneSOA          // one per zone of the server block
 	ents             map[string]*zoneSOA // empty non-terminals above managed names

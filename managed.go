@@ -8,6 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/failover-dns/failover/plugin/cluster"
 	"github.com/failover-dns/failover/plugin/control"
 	"github.com/failover-dns/failover/plugin/geo"
 	"github.com/failover-dns/failover/plugin/health"
@@ -24,7 +25,8 @@ type managed struct {
 
 	view atomic.Pointer[view] // replaced whole on every state change; never mutated
 
-	book *control.Book // overrides, temporary TTLs and signals; nil without settings
+	book  *control.Book // overrides, temporary TTLs and signals; nil without settings
+	votes *cluster.View // the other replicas' votes; nil without cluster
 
 	mu         sync.Mutex // serialises rebuilds, never taken by queries
 	failedOver bool       // whether the last view left the first choice

@@ -80,11 +80,6 @@ func parse(c *caddy.Controller) (*Failover, error) {
 				return nil, stanza.Errorf(set.File, set.Line,
 					"a server block has one failover block without names; the first is on line %d", f.settings.Line)
 			}
-			if set.Cluster != nil {
-				// Refused until replicas act on the shared view, so that no one relies on it.
-				return nil, stanza.Errorf(set.Cluster.File, set.Cluster.Line,
-					"cluster: replicas sharing health through etcd are not available in this version")
-			}
 			f.settings = set
 			continue
 		}
@@ -143,7 +138,13 @@ func (f *Failover) start() error {
 				return plugin.Error(pluginName, err)
 			}
 			ep.monitor = mon
+			f.monMu.Lock()
 			f.monitors = append(f.monitors, mon)
+			f.monMu.Unlock()
+			if f.votes != nil {
+				votes := f.votes
+				mon.SetGate(func() bool { return votes.Probes(mon.Key) })
+			}
 			if isNew {
 				fresh = append(fresh, mon)
 				longest = max(longest, spec.Timeout)
@@ -157,6 +158,9 @@ func (f *Failover) start() error {
 	// From here transitions rebuild; one that races with the rebuilds below
 	// is still seen, since every rebuild reads the current states.
 	f.started.Store(true)
+	for _, mon := range f.monitors {
+		f.vote(mon)
+	}
 	for _, m := range f.stanzas {
 		// Where the first round already found a first choice down, say so
 		// once; it is the starting point, not a failover event.
@@ -222,6 +226,9 @@ func (f *Failover) stop() error {
 	f.detach()
 	for _, mon := range f.monitors {
 		if f.registry.Release(mon) {
+			if f.votes != nil {
+				f.votes.Withdraw(mon.Key)
+			}
 			healthChecks.Dec()
 			dropProbeSeries(mon.Address, mon.Check)
 		}
@@ -232,7 +239,9 @@ func (f *Failover) stop() error {
 		}
 		f.held = false
 	}
+	f.monMu.Lock()
 	f.unsubs, f.monitors = nil, nil
+	f.monMu.Unlock()
 	return nil
 }
 
@@ -242,6 +251,7 @@ func (f *Failover) Ready() bool { return f.ready.Load() }
 
 // transition logs an endpoint's change and republishes the stanza's view.
 func (f *Failover) transition(m *managed, ep *endpoint, t health.Transition) {
+	f.vote(t.Monitor)
 	name := m.cfg.Names[0]
 	if !f.started.Load() {
 		// First-round results: start() rebuilds once they are all in, rather

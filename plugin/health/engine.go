@@ -134,6 +134,9 @@ func (e *engine) firstRound(ms []*Monitor, within time.Duration) {
 // firstProbe runs m's first probe as its in-flight probe, so that remove
 // cancels and waits for it as for any other.
 func (e *engine) firstProbe(m *Monitor) {
+	if !m.probing() {
+		return // another replica probes it; its first steady probe slot comes as usual
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e.mu.Lock()
@@ -346,6 +349,10 @@ func (e *engine) worker(j job, quit <-chan struct{}) {
 func (e *engine) run(j job) {
 	defer close(j.done)
 	defer j.cancel()
+	if !j.m.probing() {
+		e.pass(j.m)
+		return
+	}
 	start := time.Now()
 	r := j.m.prober.Probe(j.ctx)
 	e.finish(j.m, r, start.Sub(j.due))
@@ -368,6 +375,23 @@ func (e *engine) finish(m *Monitor, r probe.Result, late time.Duration) {
 		e.poke()
 	}
 	e.after(m, r, late, t, changed)
+}
+
+// pass keeps m's schedule without probing it.
+func (e *engine) pass(m *Monitor) {
+	e.mu.Lock()
+	m.inFlight, m.cancel = false, nil
+	if m.stopped {
+		e.mu.Unlock()
+		return
+	}
+	m.due = e.next(m)
+	heap.Push(&e.queue, m)
+	sooner := e.sooner(m)
+	e.mu.Unlock()
+	if sooner {
+		e.poke()
+	}
 }
 
 // onTick puts t on a clock: t itself, or the end of the tick that t falls in.

@@ -53,6 +53,8 @@ type Monitor struct {
 	mu            sync.RWMutex // guards subscriptions; held for reading while they run
 	subscriptions map[*subscription]struct{}
 
+	gate atomic.Pointer[func() bool] // whether this process probes it now; nil is always
+
 	statusMu sync.Mutex // guards status; the engine writes it, operators read it
 	status   Status
 
@@ -73,6 +75,16 @@ func NewMonitor(key, address string, pace Pace, p probe.Prober) *Monitor {
 
 // State is the published state; safe to call from any goroutine, lock-free.
 func (m *Monitor) State() State { return State(m.state.Load()) }
+
+// SetGate makes the engine ask probe before each probe of m; when it says
+// no the probe is skipped and the schedule kept, as when another replica
+// probes the endpoint for this one.
+func (m *Monitor) SetGate(probe func() bool) { m.gate.Store(&probe) }
+
+func (m *Monitor) probing() bool {
+	g := m.gate.Load()
+	return g == nil || (*g)()
+}
 
 // Subscribe registers l and returns a function that removes it.
 func (m *Monitor) Subscribe(l Listener) (unsubscribe func()) {

@@ -1,6 +1,8 @@
 package health
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -49,4 +51,35 @@ func TestStatusHistoryIsBounded(t *testing.T) {
 	if st := m.Status(); len(st.History) != historyLen || st.Streak != 3*historyLen || st.StreakOK {
 		t.Errorf("Expected %d transitions kept and a failure streak of %d, got %d and %d", historyLen, 3*historyLen, len(st.History), st.Streak)
 	}
+}
+
+func TestGateSkipsProbesAndKeepsTheSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTestEngine(t, 0)
+		var mu sync.Mutex
+		var at []time.Time
+		m := e.monitor(steady, stampProber{mu: &mu, at: &at})
+		var open atomic.Bool
+		m.SetGate(open.Load)
+		e.add(m)
+		time.Sleep(3 * steady.Interval) // virtual time: three slots pass
+		synctest.Wait()
+		mu.Lock()
+		skipped := len(at)
+		mu.Unlock()
+		if skipped != 0 {
+			t.Fatalf("Expected no probe while the gate is shut, got %d", skipped)
+		}
+		open.Store(true)
+		time.Sleep(3 * steady.Interval)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(at) != 3 {
+			t.Fatalf("Expected a probe per slot once the gate opens, got %d", len(at))
+		}
+		if d := at[1].Sub(at[0]); d != steady.Interval {
+			t.Errorf("Expected the schedule kept, probes %s apart, got %s", steady.Interval, d)
+		}
+	})
 }

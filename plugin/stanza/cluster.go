@@ -31,7 +31,7 @@ type Cluster struct {
 	TLS                       *tls.Config // built from the files; nil without tls
 }
 
-// Cluster defaults; the README documents them once the server takes the cluster line.
+// Cluster defaults, as the README documents them.
 const (
 	defaultClusterPrefix = "/failover"
 	defaultLease         = 10 * time.Second
