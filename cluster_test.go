@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 
+	"github.com/failover-dns/failover/plugin/api"
 	"github.com/failover-dns/failover/plugin/cluster"
 	"github.com/failover-dns/failover/plugin/health"
 )
@@ -144,12 +145,29 @@ func TestReplicasDecideByQuorum(t *testing.T) {
 	vote("c", false)
 	s.waitAnswer(t, "www.example.org.", []string{"192.0.2.10"}, 5*time.Second)
 
-	// Without etcd the server decides alone after its lease, on its own probes.
+	var st api.Status
+	c.ok(t, "GET", "/v1/status", "", &st)
+	if st.Cluster == nil || !st.Cluster.Connected || st.Cluster.Node != "a" || !slices.Equal(st.Cluster.Members, []string{"a", "b", "c"}) {
+		t.Errorf("Expected the status to show replica a connected among a, b and c, got %+v", st.Cluster)
+	}
+	if v, ok := metricValue(t, "coredns_failover_cluster_members", map[string]string{"node": "a"}); !ok || v != 3 {
+		t.Errorf("Expected 3 live replicas in the metrics, got %v %v", v, ok)
+	}
+
+	// Without etcd the server decides alone after its lease, on its own
+	// probes, and says so.
 	primary.failed.Store(true)
 	vote("b", false)
 	vote("c", false)
 	stopEtcd()
 	s.waitAnswer(t, "www.example.org.", []string{"192.0.2.20"}, 10*time.Second)
+	c.ok(t, "GET", "/v1/status", "", &st)
+	if st.Cluster == nil || st.Cluster.Connected {
+		t.Errorf("Expected the status to say the replica is cut off, got %+v", st.Cluster)
+	}
+	if v, _ := metricValue(t, "coredns_failover_cluster_connected", map[string]string{"node": "a"}); v != 0 {
+		t.Errorf("Expected cluster_connected 0 once cut off, got %v", v)
+	}
 }
 
 // awaitVotes polls what replica v decides for key until its reason says

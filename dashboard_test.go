@@ -244,7 +244,8 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 	dead := closedPort(t)
 	metricsAddr := closedPort(t)
 	apiAddr := closedPort(t)
-	apiBlock := fmt.Sprintf("failover {\n\t\tapi %s\n\t}", apiAddr)
+	etcdURL, _ := startEtcd(t) // for the replicas' panels
+	apiBlock := fmt.Sprintf("failover {\n\t\tapi %s\n\t\tcluster etcd %s {\n\t\t\tnode dns-1\n\t\t\tlease 2s\n\t\t}\n\t}", apiAddr, etcdURL)
 	s := startServer(t, fmt.Sprintf(`example.org:0 {
 	bind 127.0.0.1
 	prometheus %s

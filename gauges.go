@@ -31,6 +31,12 @@ var (
 	drainSafeDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "drain_safe_seconds"),
 		"Seconds until no resolver can still hold a record naming a drained endpoint; 0 once it is safe to stop.",
 		[]string{"name", "endpoint"}, nil)
+	clusterConnectedDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "cluster_connected"),
+		"1 while this replica's lease in etcd is renewed and its votes count; 0 when it is cut off and decides alone.",
+		[]string{"node"}, nil)
+	clusterMembersDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "cluster_members"),
+		"The live replicas this replica sees in etcd, itself included.",
+		[]string{"node"}, nil)
 )
 
 func init() { prometheus.DefaultRegisterer.MustRegister(endpointGauges{}) }
@@ -41,11 +47,14 @@ func (endpointGauges) Describe(ch chan<- *prometheus.Desc) {
 	ch <- endpointOverrideDesc
 	ch <- endpointSignalDesc
 	ch <- drainSafeDesc
+	ch <- clusterConnectedDesc
+	ch <- clusterMembersDesc
 }
 
 // Collect reports each name and endpoint once, from the newest configuration
 // that has it: during a reload the old and the new one both do.
 func (endpointGauges) Collect(ch chan<- prometheus.Metric) {
+	collectReplicas(ch)
 	series.Lock()
 	defer series.Unlock()
 	now := time.Now()
@@ -60,6 +69,21 @@ func (endpointGauges) Collect(ch chan<- prometheus.Metric) {
 		if snap := ep.owner.controls(); snap != nil {
 			collectControls(ch, snap, ep, k, now)
 		}
+	}
+}
+
+// collectReplicas reports each running cluster view once.
+func collectReplicas(ch chan<- prometheus.Metric) {
+	views.Lock()
+	defer views.Unlock()
+	for _, sv := range views.m {
+		st := sv.v.Status()
+		connected := 0.0
+		if st.Connected {
+			connected = 1
+		}
+		ch <- prometheus.MustNewConstMetric(clusterConnectedDesc, prometheus.GaugeValue, connected, st.Node)
+		ch <- prometheus.MustNewConstMetric(clusterMembersDesc, prometheus.GaugeValue, float64(len(st.Members)), st.Node)
 	}
 }
 

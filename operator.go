@@ -64,6 +64,17 @@ func (o operator) Names() []string {
 	return out
 }
 
+func (o operator) Cluster() *api.Cluster {
+	for _, f := range o.l.handlers() {
+		if f.votes != nil {
+			st := f.votes.Status()
+			return &api.Cluster{Node: st.Node, Connected: st.Connected, Since: st.Since.UTC(), Members: st.Members,
+				LeaseSeconds: st.Lease.Seconds(), LastError: st.LastError}
+		}
+	}
+	return nil
+}
+
 func (o operator) Name(name string) (api.Name, bool) {
 	_, e := o.find(name)
 	if e == nil {

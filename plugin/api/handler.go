@@ -89,7 +89,7 @@ func (h *Handler) change(next http.HandlerFunc) http.HandlerFunc {
 }
 
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
-	reply(w, Status{Names: nonNil(h.backend.Names())})
+	reply(w, Status{Names: nonNil(h.backend.Names()), Cluster: h.backend.Cluster()})
 }
 
 func (h *Handler) name(w http.ResponseWriter, r *http.Request) {

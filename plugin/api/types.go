@@ -10,7 +10,18 @@ import (
 
 // Status is GET /v1/status.
 type Status struct {
-	Names []string `json:"names"`
+	Names   []string `json:"names"`
+	Cluster *Cluster `json:"cluster,omitempty"` // with cluster etcd only
+}
+
+// Cluster is this replica's standing among the others.
+type Cluster struct {
+	Node         string    `json:"node"`
+	Connected    bool      `json:"connected"` // false: cut off from etcd, deciding on its own probes
+	Since        time.Time `json:"since"`     // when connected last changed
+	Members      []string  `json:"members"`   // live replicas, itself included
+	LeaseSeconds float64   `json:"lease_seconds"`
+	LastError    string    `json:"last_error"`
 }
 
 // Name is GET /v1/names/{name}: one managed name and why it answers what it does.
@@ -171,6 +182,7 @@ type Error struct {
 // Errors it returns that are a *Problem keep their status; others are 500.
 type Backend interface {
 	Names() []string
+	Cluster() *Cluster // nil without cluster etcd
 	Name(name string) (Name, bool)
 	Explain(name string, client netip.Addr, qtype uint16) (Explanation, error)
 	SetOverride(name, address string, req OverrideRequest) (Override, error) // name "" is every name
