@@ -15,7 +15,7 @@ type recordingBackend struct {
 	alerts  []Alert
 }
 
-func (b *recordingBackend) Names() []string { return []string{"www.example.org."} }
+func (b *recordingBackend) Names() []string   { return []string{"www.example.org."} }
 func (b *recordingBackend) Cluster() *Cluster { return nil }
 func (b *recordingBackend) Name(n string) (Name, bool) {
 	return Name{Name: n}, n == "www.example.org."
