@@ -31,11 +31,7 @@ func TestQuickStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "coredns")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/coredns")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("Expected the server to build, got %v:\n%s", err, out)
-	}
+	bin := serverBinary(t)
 
 	var output logBuffer
 	srv := exec.Command(bin, "-conf", filepath.Join(root, "example.Corefile"))

@@ -29,7 +29,9 @@ func TestMain(m *testing.M) {
 		dnsserver.Directives = slices.Insert(dnsserver.Directives, i, pluginName)
 	}
 	caddy.Quiet, dnsserver.Quiet = true, true
-	os.Exit(m.Run())
+	code := m.Run()
+	removeServerBinary()
+	os.Exit(code)
 }
 
 // startMu serialises caddy.Start, which keeps package-level state.
