@@ -2,56 +2,24 @@ package failover
 
 import (
 	"fmt"
-	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
-
 	"github.com/failover-dns/failover/plugin/api"
 	"github.com/failover-dns/failover/plugin/cluster"
+	"github.com/failover-dns/failover/plugin/cluster/etcdtest"
 	"github.com/failover-dns/failover/plugin/health"
 )
 
 // startEtcd runs a one-member etcd in the test process on loopback and
-// returns its client URL; it stops when the test ends.
+// returns its client URL and what stops it; it stops when the test ends.
 func startEtcd(t *testing.T) (string, func()) {
 	t.Helper()
-	peer, _ := url.Parse("http://" + closedPort(t))
-	client, _ := url.Parse("http://" + closedPort(t))
-	cfg := embed.NewConfig()
-	cfg.Name = "m0"
-	cfg.Dir = filepath.Join(t.TempDir(), "etcd")
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
-	cfg.InitialCluster = "m0=" + peer.String()
-	cfg.TickMs, cfg.ElectionMs = 50, 500
-	cfg.UnsafeNoFsync = true
-	cfg.Logger, cfg.LogLevel = "zap", "error"
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(10 * time.Second):
-		t.Fatal("Expected etcd to be ready within 10s")
-	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			e.Server.HardStop()
-			e.Close()
-		}
-	}
-	t.Cleanup(stop)
-	return client.String(), stop
+	c := etcdtest.New(t, 1, t.TempDir())
+	t.Cleanup(c.Close)
+	return c.Client(), c.Close
 }
 
 // monitorOf finds the running monitor of an endpoint, whose key the other

@@ -2,211 +2,22 @@ package failover
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
-	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
 
 	"github.com/failover-dns/failover/plugin/api"
+	"github.com/failover-dns/failover/plugin/cluster/etcdtest"
 )
-
-// replicaEtcd is a real three-member etcd inside the test process, on
-// loopback. Each replica reaches every member through a TCP proxy of its
-// own: cutting a replica's proxies is how the test partitions that replica
-// alone from etcd. On one host that is the honest equivalent of a network
-// partition: the replica's connections drop and new ones are refused, while
-// the other replicas and the members themselves go on as before.
-type replicaEtcd struct {
-	members []*etcdMember
-}
-
-type etcdMember struct {
-	cfg *embed.Config
-	mu  sync.Mutex
-	e   *embed.Etcd // nil once stopped
-	ps  []*etcdProxy
-}
-
-func newReplicaEtcd(t *testing.T, n int) *replicaEtcd {
-	t.Helper()
-	c := &replicaEtcd{}
-	var initial []string
-	dir := t.TempDir()
-	for i := range n {
-		peer, _ := url.Parse("http://" + closedPort(t))
-		client, _ := url.Parse("http://" + closedPort(t))
-		cfg := embed.NewConfig()
-		cfg.Name = fmt.Sprintf("m%d", i)
-		cfg.Dir = filepath.Join(dir, cfg.Name)
-		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
-		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
-		cfg.InitialClusterToken = "failover-replicas"
-		cfg.TickMs, cfg.ElectionMs = 50, 500
-		cfg.UnsafeNoFsync = true
-		cfg.Logger, cfg.LogLevel = "zap", "error"
-		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-		initial = append(initial, cfg.Name+"="+peer.String())
-		c.members = append(c.members, &etcdMember{cfg: cfg})
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for _, m := range c.members {
-		m.cfg.InitialCluster = strings.Join(initial, ",")
-		wg.Go(func() {
-			e, err := embed.StartEtcd(m.cfg)
-			if err != nil {
-				errs <- fmt.Errorf("%s: %v", m.cfg.Name, err)
-				return
-			}
-			select {
-			case <-e.Server.ReadyNotify():
-			case <-time.After(20 * time.Second):
-				e.Close()
-				errs <- fmt.Errorf("%s: not ready within 20s", m.cfg.Name)
-				return
-			}
-			m.mu.Lock()
-			m.e = e
-			m.mu.Unlock()
-		})
-	}
-	wg.Wait()
-	close(errs)
-	t.Cleanup(func() { c.stop(c.members...) })
-	for err := range errs {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// stop ends members as a crash does for their clients: connections drop,
-// no leadership is handed over.
-func (c *replicaEtcd) stop(ms ...*etcdMember) {
-	var wg sync.WaitGroup
-	for _, m := range ms {
-		wg.Go(func() {
-			m.mu.Lock()
-			e, ps := m.e, m.ps
-			m.e = nil
-			m.mu.Unlock()
-			for _, p := range ps {
-				p.drop()
-			}
-			if e != nil {
-				e.Server.HardStop()
-				e.Close()
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// path is a new proxy per member for one replica.
-func (c *replicaEtcd) path(t *testing.T) []*etcdProxy {
-	t.Helper()
-	var ps []*etcdProxy
-	for _, m := range c.members {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := &etcdProxy{ln: ln, m: m, conns: map[net.Conn]bool{}}
-		m.mu.Lock()
-		m.ps = append(m.ps, p)
-		m.mu.Unlock()
-		go p.serve()
-		t.Cleanup(p.close)
-		ps = append(ps, p)
-	}
-	return ps
-}
-
-type etcdProxy struct {
-	ln    net.Listener
-	m     *etcdMember
-	mu    sync.Mutex
-	off   bool
-	conns map[net.Conn]bool
-}
-
-func (p *etcdProxy) url() string { return "http://" + p.ln.Addr().String() }
-
-func (p *etcdProxy) serve() {
-	for {
-		in, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		go p.relay(in)
-	}
-}
-
-func (p *etcdProxy) relay(in net.Conn) {
-	p.m.mu.Lock()
-	up := p.m.e != nil
-	p.m.mu.Unlock()
-	p.mu.Lock()
-	off := p.off
-	p.mu.Unlock()
-	if !up || off {
-		in.Close()
-		return
-	}
-	out, err := net.DialTimeout("tcp", p.m.cfg.ListenClientUrls[0].Host, time.Second)
-	if err != nil {
-		in.Close()
-		return
-	}
-	p.mu.Lock()
-	p.conns[in], p.conns[out] = true, true
-	p.mu.Unlock()
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(out, in); done <- struct{}{} }()
-	go func() { io.Copy(in, out); done <- struct{}{} }()
-	<-done
-	in.Close()
-	out.Close()
-	p.mu.Lock()
-	delete(p.conns, in)
-	delete(p.conns, out)
-	p.mu.Unlock()
-}
-
-// cut refuses this path's connections, or lets them through again.
-func (p *etcdProxy) cut(off bool) {
-	p.mu.Lock()
-	p.off = off
-	p.mu.Unlock()
-	if off {
-		p.drop()
-	}
-}
-
-func (p *etcdProxy) drop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		c.Close()
-	}
-}
-
-func (p *etcdProxy) close() {
-	p.ln.Close()
-	p.drop()
-}
 
 // replica is one CoreDNS process of the trio.
 type replica struct {
@@ -214,7 +25,7 @@ type replica struct {
 	server
 	api     apiClient
 	backend *healthBackend // what backend.test is for this replica alone
-	path    []*etcdProxy
+	path    *etcdtest.Path
 	cmd     *exec.Cmd
 	exited  chan error
 	out     *logBuffer
@@ -269,8 +80,12 @@ func listenSame(t *testing.T, addrs ...string) []net.Listener {
 }
 
 // trio starts replicas a, b and c, each in a mount namespace of its own
-// whose /etc/hosts says where backend.test is for it.
-func startTrio(t *testing.T, etcd *replicaEtcd, clusterExtra string) []*replica {
+// whose /etc/hosts says where backend.test is for it. Each reaches etcd
+// through proxies of its own (etcdtest.Path): cutting them is how a test
+// partitions one replica alone from etcd, the honest equivalent on one host
+// of a network partition: its connections drop and new ones are refused,
+// while the other replicas and the members go on as before.
+func startTrio(t *testing.T, etcd *etcdtest.Cluster, clusterExtra string) []*replica {
 	t.Helper()
 	bin := serverBinary(t)
 	hostAddrs := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}
@@ -281,14 +96,11 @@ func startTrio(t *testing.T, etcd *replicaEtcd, clusterExtra string) []*replica 
 	dir := t.TempDir()
 	var rs []*replica
 	for i, name := range []string{"a", "b", "c"} {
-		r := &replica{name: name, backend: newHealthBackend(t, lns[i]), path: etcd.path(t), out: &logBuffer{}, exited: make(chan error, 1)}
+		r := &replica{name: name, backend: newHealthBackend(t, lns[i]), path: etcd.Path(t), out: &logBuffer{}, exited: make(chan error, 1)}
 		dnsAddr, apiAddr := closedPort(t), closedPort(t)
 		r.server = server{udp: dnsAddr, tcp: dnsAddr}
 		r.api = apiClient{base: "http://" + apiAddr}
-		var urls []string
-		for _, p := range r.path {
-			urls = append(urls, p.url())
-		}
+		urls := r.path.Endpoints()
 		corefile := fmt.Sprintf(`example.org:%s {
 	bind 127.0.0.1
 	failover {
@@ -513,7 +325,7 @@ func TestReplicasShareHealthThroughEtcd(t *testing.T) {
 	if err := canUnshare(t); err != nil {
 		t.Skipf("Needs root, to give each replica a mount namespace with an /etc/hosts of its own (unshare --mount, mount --bind): %v", err)
 	}
-	etcd := newReplicaEtcd(t, 3)
+	etcd := etcdtest.New(t, 3, t.TempDir())
 	rs := startTrio(t, etcd, "")
 	a, b, c := rs[0], rs[1], rs[2]
 
@@ -560,7 +372,7 @@ func TestReplicasShareHealthThroughEtcd(t *testing.T) {
 
 	// One etcd member gone: nothing changes, and a new failure is still
 	// decided by all three.
-	etcd.stop(etcd.members[0])
+	etcd.Stop(etcd.Members[0])
 	holdAll(t, rs, primaryOnly, time.Second)
 	for _, r := range rs {
 		if cl := r.cluster(t); !cl.Connected || len(cl.Members) != 3 {
@@ -576,9 +388,7 @@ func TestReplicasShareHealthThroughEtcd(t *testing.T) {
 	// c cut off from etcd: after about its lease it decides alone, on its
 	// own probes, and keeps answering; a and b go on deciding between them.
 	cutAt := time.Now()
-	for _, p := range c.path {
-		p.cut(true)
-	}
+	c.path.Cut(true)
 	off := c.awaitCluster(t, "cut off", 10*time.Second, func(c api.Cluster) bool { return !c.Connected })
 	t.Logf("partition: c cut off %s after its path was", off.Sub(cutAt).Round(time.Millisecond))
 	for _, r := range []*replica{a, b} {
@@ -602,9 +412,7 @@ func TestReplicasShareHealthThroughEtcd(t *testing.T) {
 	awaitAll(t, rs, primaryOnly, 10*time.Second)
 	// Healed: c rejoins by itself.
 	healAt := time.Now()
-	for _, p := range c.path {
-		p.cut(false)
-	}
+	c.path.Cut(false)
 	on := c.awaitCluster(t, "to rejoin", 10*time.Second, func(c api.Cluster) bool {
 		return c.Connected && slices.Equal(c.Members, []string{"a", "b", "c"})
 	})
@@ -623,7 +431,7 @@ func TestReplicasShareHealthThroughEtcd(t *testing.T) {
 	// etcd gone altogether: no replica freezes, each answers every query
 	// and, once cut off, decides on its own probes.
 	stopAt := time.Now()
-	etcd.stop(etcd.members...)
+	etcd.Stop(etcd.Members...)
 	for _, r := range rs {
 		end := time.Now().Add(10 * time.Second)
 		for r.cluster(t).Connected {
@@ -664,7 +472,7 @@ func TestReplicasProbersTakeOver(t *testing.T) {
 	if err := canUnshare(t); err != nil {
 		t.Skipf("Needs root, to give each replica a mount namespace with an /etc/hosts of its own (unshare --mount, mount --bind): %v", err)
 	}
-	etcd := newReplicaEtcd(t, 3)
+	etcd := etcdtest.New(t, 3, t.TempDir())
 	rs := startTrio(t, etcd, "probers 1")
 	for _, r := range rs {
 		r.awaitCluster(t, "connected among a, b and c", 15*time.Second, func(c api.Cluster) bool {

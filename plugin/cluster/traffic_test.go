@@ -21,7 +21,7 @@ func TestEtcdTrafficAt10k(t *testing.T) {
 	}
 	const n = 10000
 	c := sharedEtcd(t)
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.client()}, DialTimeout: 5 * time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.Client()}, DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/failover-dns/failover/plugin/cluster/etcdtest"
+
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -18,7 +20,7 @@ const testLease = 2 * time.Second
 
 type replica struct {
 	*View
-	path *path
+	path *etcdtest.Path
 	logs *logBuf
 }
 
@@ -47,12 +49,12 @@ func (l *logBuf) count(phrase string) int {
 
 // startReplicas starts n Views named r0, r1, ... under a prefix of the
 // test's own, each through a path of its own.
-func startReplicas(t *testing.T, c *etcdCluster, n int, mod func(*Config)) []*replica {
+func startReplicas(t *testing.T, c *etcdtest.Cluster, n int, mod func(*Config)) []*replica {
 	t.Helper()
 	var rs []*replica
 	for i := range n {
-		p := c.path(t)
-		cfg := Config{Endpoints: p.endpoints(), Prefix: "/" + strings.ReplaceAll(t.Name(), "/", "-"), Node: fmt.Sprintf("r%d", i), Lease: testLease}
+		p := c.Path(t)
+		cfg := Config{Endpoints: p.Endpoints(), Prefix: "/" + strings.ReplaceAll(t.Name(), "/", "-"), Node: fmt.Sprintf("r%d", i), Lease: testLease}
 		if mod != nil {
 			mod(&cfg)
 		}
@@ -272,8 +274,8 @@ func TestProbersTakeOver(t *testing.T) {
 }
 
 func TestEtcdMemberStops(t *testing.T) {
-	c := newEtcd(t, 3, t.TempDir())
-	defer c.close()
+	c := etcdtest.New(t, 3, t.TempDir())
+	defer c.Close()
 	rs := startReplicas(t, c, 3, nil)
 	awaitJoined(t, 10*time.Second, rs...)
 	for i, r := range rs {
@@ -281,12 +283,12 @@ func TestEtcdMemberStops(t *testing.T) {
 	}
 	await(t, 5*time.Second, "every replica to decide down", func() bool { return decideAll(rs, testKey, true) })
 
-	leader := c.leader()
+	leader := c.Leader()
 	if leader == nil {
 		t.Fatal("Expected a leader")
 	}
-	c.stop(leader)
-	t.Logf("stopped the leader %s", leader.cfg.Name)
+	c.Stop(leader)
+	t.Logf("stopped the leader %s", leader.Name())
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for end := time.Now().Add(testLease + testLease/2); time.Now().Before(end); <-tick.C {
@@ -305,8 +307,8 @@ func TestEtcdMemberStops(t *testing.T) {
 }
 
 func TestEtcdDown(t *testing.T) {
-	c := newEtcd(t, 3, t.TempDir())
-	defer c.close()
+	c := etcdtest.New(t, 3, t.TempDir())
+	defer c.Close()
 	rs := startReplicas(t, c, 3, nil)
 	awaitJoined(t, 10*time.Second, rs...)
 	for i, r := range rs {
@@ -316,7 +318,7 @@ func TestEtcdDown(t *testing.T) {
 
 	stopped := time.Now()
 	gone := make(chan struct{})
-	go func() { c.stop(c.members...); close(gone) }()
+	go func() { c.Stop(c.Members...); close(gone) }()
 	// Paced calls, as queries and probes come, each timed on its own: a
 	// call that waited on etcd would take a call timeout, hundreds of ms.
 	var took []time.Duration
@@ -365,7 +367,7 @@ func TestEtcdDown(t *testing.T) {
 	// r0 changes its mind while cut off; the others learn of it once it is back.
 	rs[0].Publish(testKey, vote(false, ""))
 	<-gone
-	c.start(t, c.members...)
+	c.Start(t, c.Members...)
 	back := time.Now()
 	t.Logf("every replica rejoined %s after etcd was ready again", awaitJoined(t, 10*time.Second, rs...))
 	await(t, 5*time.Second, "the vote r0 changed while cut off to reach the others", func() bool {
@@ -394,7 +396,7 @@ func TestPartitionedReplica(t *testing.T) {
 		}
 	}
 
-	rs[0].path.cut(true)
+	rs[0].path.Cut(true)
 	took := await(t, testLease+3*time.Second, "r0 to be cut off and the others to see it leave", func() bool {
 		return !rs[0].Status().Connected && slices.Equal(rs[1].Status().Members, []string{"r1", "r2"}) &&
 			slices.Equal(rs[2].Status().Members, []string{"r1", "r2"})
@@ -419,7 +421,7 @@ func TestPartitionedReplica(t *testing.T) {
 	await(t, 5*time.Second, "r1 to see the churn settle", func() bool { d, _ := rs[1].Decide("churn 19", false); return d })
 	compact(t, c)
 
-	rs[0].path.cut(false)
+	rs[0].path.Cut(false)
 	healed := time.Now()
 	awaitJoined(t, 10*time.Second, rs...)
 	t.Logf("a partitioned replica rejoined %s after its path healed", time.Since(healed))
@@ -433,9 +435,9 @@ func TestPartitionedReplica(t *testing.T) {
 }
 
 // compact drops etcd's history up to now.
-func compact(t *testing.T, c *etcdCluster) {
+func compact(t *testing.T, c *etcdtest.Cluster) {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.client()}, DialTimeout: 2 * time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.Client()}, DialTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
