@@ -326,6 +326,7 @@ func TestReplicasShareHealthThroughEtcd(t *testing.T) {
 		t.Skipf("Needs root, to give each replica a mount namespace with an /etc/hosts of its own (unshare --mount, mount --bind): %v", err)
 	}
 	etcd := etcdtest.New(t, 3, t.TempDir())
+	t.Cleanup(etcd.Close) // before its directory goes: a member that loses it ends the process
 	rs := startTrio(t, etcd, "")
 	a, b, c := rs[0], rs[1], rs[2]
 
@@ -473,6 +474,7 @@ func TestReplicasProbersTakeOver(t *testing.T) {
 		t.Skipf("Needs root, to give each replica a mount namespace with an /etc/hosts of its own (unshare --mount, mount --bind): %v", err)
 	}
 	etcd := etcdtest.New(t, 3, t.TempDir())
+	t.Cleanup(etcd.Close) // before its directory goes: a member that loses it ends the process
 	rs := startTrio(t, etcd, "probers 1")
 	for _, r := range rs {
 		r.awaitCluster(t, "connected among a, b and c", 15*time.Second, func(c api.Cluster) bool {

@@ -44,6 +44,8 @@ func freePort(t testing.TB) int {
 }
 
 // New starts n members with data under dir.
+// The caller stops it (Close) before dir is removed: a member that loses its
+// data directory ends the whole process.
 func New(t testing.TB, n int, dir string) *Cluster {
 	c := &Cluster{}
 	var initial []string
