@@ -43,7 +43,7 @@ func (f *Failover) follow(rrs []dns.RR, qtype uint16, w dns.ResponseWriter, r *d
 		}
 		rc.uniform = rc.uniform && fam.uniform
 		var buf [8]*choice
-		for _, c := range fam.sets[e.idx].Pick(buf[:0]) {
+		for _, c := range fam.sets[0].Pick(buf[:0]) {
 			rrs = append(rrs, c.rr)
 			c.answered.Inc()
 		}

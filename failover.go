@@ -59,11 +59,10 @@ type Failover struct {
 	soaStop, soaDone chan struct{}
 }
 
-// entry points a managed name at its stanza and its index there, with what
-// the query path needs for metrics and metadata prepared in setup.
+// entry points a managed name at its view (one per name), with what the
+// query path needs for metrics and metadata prepared in setup.
 type entry struct {
 	m        *managed
-	idx      int
 	apex     bool     // the zone's own name: types without data are the zone's (SOA, NS...)
 	soa      *zoneSOA // for negative answers
 	queries  [len(queryTypes)]lazyCounter
@@ -73,9 +72,9 @@ type entry struct {
 	override metadata.Func
 }
 
-func newEntry(m *managed, idx int) *entry {
-	name := m.cfg.Names[idx]
-	e := &entry{m: m, idx: idx, apex: idx < len(m.cfg.Apex) && m.cfg.Apex[idx],
+func newEntry(m *managed) *entry {
+	name := m.cfg.Names[0]
+	e := &entry{m: m, apex: len(m.cfg.Apex) > 0 && m.cfg.Apex[0],
 		allDown: lazyCounter{vec: allDownAnswers, labels: [2]string{name, m.cfg.AllDown.String()}},
 		name:    func() string { return name },
 		policy:  func() string { return m.cfg.Policy.String() },
@@ -164,8 +163,8 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	case noData:
 		return f.writeEmpty(ctx, w, r, ecs, e.soa, &v.sigs, &sigKey{e: e, qtype: q.Qtype})
 	}
-	var buf [8]*choice // picks stay on the stack for the usual few answers
-	picked := fam.sets[e.idx].Pick(buf[:0])
+	var buf [8]*choice                  // picks stay on the stack for the usual few answers
+	picked := fam.sets[0].Pick(buf[:0]) // a view has one name
 	m := reply(r)
 	m.Answer = make([]dns.RR, len(picked))
 	for i, c := range picked {

@@ -95,7 +95,7 @@ func parse(c *caddy.Controller) (*Failover, error) {
 					"name %s is already managed by the failover block on line %d; a name belongs to one block", name, prev.m.cfg.Line)
 			}
 			m := newManaged(s.ForName(i), src)
-			e := newEntry(m, 0)
+			e := newEntry(m)
 			e.soa = soas[plugin.Zones(zones).Matches(name)]
 			f.names[name] = e
 			f.stanzas = append(f.stanzas, m)
