@@ -1,11 +1,12 @@
 // Package geo finds where a client is: a MaxMind GeoIP2/GeoLite2 City or
-// Country database read for the three codes routing needs, reloaded when the
-// file is replaced.
+// Country database read for the three codes and the coordinates routing
+// needs, reloaded when the file is replaced.
 package geo
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 
@@ -13,13 +14,18 @@ import (
 	"github.com/oschwald/maxminddb-golang/v2"
 )
 
-// Location is where an address is, as packed codes (see Code), and the
-// network of the database entry that said so.
+// Location is where an address is, as packed codes (see Code) and
+// coordinates, and the network of the database entry that said so.
 type Location struct {
 	Continent   uint64 // e.g. Code("EU")
 	Country     uint64 // e.g. Code("DE")
 	Subdivision uint64 // e.g. Code("US-CA"); 0 when the database has none
-	Network     netip.Prefix
+	// Latitude and Longitude are in degrees, and only meaningful with
+	// HasCoords, which Country databases and records without a location
+	// lack.
+	Latitude, Longitude float64
+	HasCoords           bool
+	Network             netip.Prefix
 }
 
 // Code packs an upper-case code of at most 8 ASCII bytes into an integer, so
@@ -45,11 +51,11 @@ type DB struct {
 	Type     string // the database type from its metadata, e.g. GeoLite2-City
 	Networks int    // networks read at open
 	reader   *maxminddb.Reader
-	// places holds the decoded codes of every distinct record, by its
+	// places holds the decoded fields of every distinct record, by its
 	// offset. MaxMind databases share one record among all the networks of a
 	// place, so this is small (a few hundred entries for a Country database),
 	// and a query pays for a tree walk and a map read instead of decoding.
-	places map[uintptr]codes
+	places map[uintptr]place
 	// v4 short-cuts the tree walk for the IPv4 /16s that lie wholly inside
 	// one network of the database, which are most of them in a Country
 	// database: one array read instead of walking 16 to 32 tree nodes.
@@ -57,7 +63,7 @@ type DB struct {
 }
 
 type v4Block struct {
-	codes codes
+	place place
 	bits  uint8 // the length of the database network holding the block
 	state uint8
 }
@@ -68,7 +74,19 @@ const (
 	blockSplit                // several networks share it: walk the tree
 )
 
-type codes struct{ continent, country, subdivision uint64 }
+// place is what routing uses from one record of the database.
+type place struct {
+	continent, country, subdivision uint64
+	lat, lon                        float64
+	hasCoords                       bool
+}
+
+// fill copies p into loc; both lookup paths use it, so that they cannot
+// disagree on what a record says.
+func (p *place) fill(loc *Location) {
+	loc.Continent, loc.Country, loc.Subdivision = p.continent, p.country, p.subdivision
+	loc.Latitude, loc.Longitude, loc.HasCoords = p.lat, p.lon, p.hasCoords
+}
 
 // open reads path and checks that it is a City or Country database.
 func open(path string) (*DB, error) {
@@ -103,25 +121,25 @@ func openBytes(path string, data []byte) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("geoip %s: %v", path, err)
 	}
-	db := &DB{Path: path, Type: dbType, reader: reader, places: make(map[uintptr]codes), v4: make([]v4Block, 1<<16)}
+	db := &DB{Path: path, Type: dbType, reader: reader, places: make(map[uintptr]place), v4: make([]v4Block, 1<<16)}
 	for r := range reader.Networks() {
 		if err := r.Err(); err != nil {
 			return nil, fmt.Errorf("geoip %s: corrupt database: %v", path, err)
 		}
 		db.Networks++
-		c, ok := db.places[r.Offset()]
+		p, ok := db.places[r.Offset()]
 		if !ok {
-			c = decode(r)
-			db.places[r.Offset()] = c
+			p = decode(r)
+			db.places[r.Offset()] = p
 		}
-		db.index4(r.Prefix(), c)
+		db.index4(r.Prefix(), p)
 	}
 	return db, nil
 }
 
 // index4 records an IPv4 network in the /16 table.
-func (db *DB) index4(p netip.Prefix, c codes) {
-	addr, bits := p.Addr(), p.Bits()
+func (db *DB) index4(n netip.Prefix, p place) {
+	addr, bits := n.Addr(), n.Bits()
 	if addr.Is4In6() && bits >= 96 {
 		addr, bits = addr.Unmap(), bits-96
 	}
@@ -135,26 +153,39 @@ func (db *DB) index4(p netip.Prefix, c codes) {
 		return
 	}
 	for i := first; i < first+1<<(16-bits); i++ {
-		db.v4[i] = v4Block{codes: c, bits: uint8(bits), state: blockWhole}
+		db.v4[i] = v4Block{place: p, bits: uint8(bits), state: blockWhole}
 	}
 }
 
-// decode reads the three codes routing uses from one record.
-func decode(r maxminddb.Result) codes {
-	var c codes
+// decode reads the three codes and the coordinates routing uses from one
+// record.
+func decode(r maxminddb.Result) place {
+	var p place
 	var s string
 	if r.DecodePath(&s, "continent", "code") == nil {
-		c.continent = Code(s)
+		p.continent = Code(s)
 	}
 	s = ""
 	if r.DecodePath(&s, "country", "iso_code") == nil {
-		c.country = Code(s)
+		p.country = Code(s)
 	}
 	s = ""
-	if c.country != 0 && r.DecodePath(&s, "subdivisions", 0, "iso_code") == nil && s != "" && len(s) <= 3 {
-		c.subdivision = extend(c.country<<8|'-', s) // "US" + "-" + "CA" without building the string
+	if p.country != 0 && r.DecodePath(&s, "subdivisions", 0, "iso_code") == nil && s != "" && len(s) <= 3 {
+		p.subdivision = extend(p.country<<8|'-', s) // "US" + "-" + "CA" without building the string
 	}
-	return c
+	p.lat, p.lon, p.hasCoords = decodeCoords(r)
+	return p
+}
+
+// decodeCoords reads the record's location. A missing half of the pair stays
+// NaN, so that ValidCoords refuses it along with out-of-range values instead
+// of placing the client at 0°.
+func decodeCoords(r maxminddb.Result) (lat, lon float64, ok bool) {
+	lat, lon = math.NaN(), math.NaN()
+	if r.DecodePath(&lat, "location", "latitude") != nil || r.DecodePath(&lon, "location", "longitude") != nil || !ValidCoords(lat, lon) {
+		return 0, 0, false
+	}
+	return lat, lon, true
 }
 
 func unwrapPath(err error) error {
@@ -173,7 +204,7 @@ func (db *DB) Lookup(addr netip.Addr) (loc Location, found bool) {
 		a4 := addr.As4()
 		if b := &db.v4[int(a4[0])<<8|int(a4[1])]; b.state == blockWhole {
 			loc.Network, _ = addr.Prefix(int(b.bits))
-			loc.Continent, loc.Country, loc.Subdivision = b.codes.continent, b.codes.country, b.codes.subdivision
+			b.place.fill(&loc)
 			return loc, true
 		}
 	}
@@ -187,11 +218,11 @@ func (db *DB) lookupTree(addr netip.Addr) (loc Location, found bool) {
 	if r.Err() != nil || !r.Found() {
 		return loc, false
 	}
-	c, ok := db.places[r.Offset()]
+	p, ok := db.places[r.Offset()]
 	if !ok { // not reached by the walk at open (an aliased subtree): read it now
-		c = decode(r)
+		p = decode(r)
 	}
-	loc.Continent, loc.Country, loc.Subdivision = c.continent, c.country, c.subdivision
+	p.fill(&loc)
 	return loc, true
 }
 

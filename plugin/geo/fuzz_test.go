@@ -7,13 +7,15 @@ import (
 	"github.com/failover-dns/failover/plugin/geo/geotest"
 )
 
-// fuzzLookups are addresses inside, between and outside testPlaces, of both
-// families and IPv4 written as IPv6.
+// fuzzLookups are addresses inside, between and outside testPlaces and
+// oddPlaces, of both families and IPv4 written as IPv6.
 var fuzzLookups = []netip.Addr{
 	netip.MustParseAddr("192.0.2.1"),
 	netip.MustParseAddr("198.51.100.200"),
 	netip.MustParseAddr("10.1.2.3"),
 	netip.MustParseAddr("172.17.0.1"),
+	netip.MustParseAddr("100.66.0.1"),
+	netip.MustParseAddr("100.67.2.1"),
 	netip.MustParseAddr("0.0.0.0"),
 	netip.MustParseAddr("255.255.255.255"),
 	netip.MustParseAddr("::ffff:203.0.113.9"),
@@ -44,6 +46,7 @@ func FuzzOpenBytes(f *testing.F) {
 		}
 	}
 	f.Add(geotest.Bytes(f, "GeoLite2-City", nil))
+	f.Add(geotest.Bytes(f, "GeoLite2-City", oddPlaces))
 	f.Add([]byte{})
 	f.Add([]byte("\xab\xcd\xefMaxMind.com"))
 
@@ -62,6 +65,9 @@ func FuzzOpenBytes(f *testing.F) {
 			}
 			if loc.Subdivision != 0 && loc.Country == 0 {
 				t.Errorf("Expected a subdivision only with a country for %s, got %+v", a, loc)
+			}
+			if loc.HasCoords && (!found || !ValidCoords(loc.Latitude, loc.Longitude)) || !loc.HasCoords && (loc.Latitude != 0 || loc.Longitude != 0) {
+				t.Errorf("Expected coordinates for %s only when found and on the Earth, got %+v (found %v)", a, loc, found)
 			}
 		}
 	})

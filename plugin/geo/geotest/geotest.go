@@ -4,9 +4,11 @@ package geotest
 
 import (
 	"bytes"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/maxmind/mmdbwriter"
@@ -19,7 +21,16 @@ type Place struct {
 	Continent   string // e.g. EU
 	Country     string // e.g. DE
 	Subdivision string // e.g. CA (the part after the country code)
+	// At is where the place is; nil for no location. Country databases
+	// never get one, as MaxMind's carry none.
+	At *LatLon
+	// Extra fields replace those made from the others, for records that
+	// well-formed databases do not hold, such as half a location.
+	Extra mmdbtype.Map
 }
+
+// LatLon is a position in degrees.
+type LatLon struct{ Lat, Lon float64 }
 
 // Bytes builds a database of dbType, such as GeoLite2-City or
 // GeoIP2-Country, holding places.
@@ -44,6 +55,10 @@ func Bytes(t testing.TB, dbType string, places []Place) []byte {
 		if p.Subdivision != "" {
 			rec["subdivisions"] = mmdbtype.Slice{mmdbtype.Map{"iso_code": mmdbtype.String(p.Subdivision)}}
 		}
+		if p.At != nil && !strings.Contains(dbType, "Country") {
+			rec["location"] = mmdbtype.Map{"latitude": mmdbtype.Float64(p.At.Lat), "longitude": mmdbtype.Float64(p.At.Lon), "accuracy_radius": mmdbtype.Uint16(100)}
+		}
+		maps.Copy(rec, p.Extra)
 		if err := w.Insert(n, rec); err != nil {
 			t.Fatal(err)
 		}
