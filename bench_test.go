@@ -2,8 +2,10 @@ package failover
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/coredns/caddy"
@@ -63,6 +65,35 @@ func BenchmarkServeDNS(b *testing.B) {
 		{"geo-tree", func(b *testing.B) plugin.Handler {
 			return benchFailover(b, next, benchGeoCorefile(b))
 		}, false, net.IPv4(10, 241, 7, 1)},
+		// The operator's own networks: 10,000 prefixes, the client in one.
+		{"net-10000", func(b *testing.B) plugin.Handler {
+			return benchFailover(b, next, benchNetsCorefile(10000))
+		}, false, net.IPv4(10, 200, 77, 9)},
+		{"net-10000+ecs", func(b *testing.B) plugin.Handler {
+			return benchFailover(b, next, benchNetsCorefile(10000))
+		}, true, nil},
+		{"sticky", func(b *testing.B) plugin.Handler {
+			return benchFailover(b, next, `failover www.example.org {
+				policy weighted
+				sticky
+				endpoint 192.0.2.10 weight 90
+				endpoint 192.0.2.20 weight 10
+			}`)
+		}, true, nil},
+		{"sticky-active-active", func(b *testing.B) plugin.Handler {
+			return benchFailover(b, next, `failover www.example.org {
+				policy active-active
+				sticky
+				max_answers 1
+				endpoint 192.0.2.10
+				endpoint 192.0.2.11
+				endpoint 192.0.2.12
+				endpoint 192.0.2.13
+			}`)
+		}, true, nil},
+		{"nearest", func(b *testing.B) plugin.Handler {
+			return benchFailover(b, next, benchNearestCorefile(b))
+		}, false, nil},
 	}
 	for _, bb := range benches {
 		b.Run(bb.name, func(b *testing.B) {
@@ -135,6 +166,41 @@ func benchGeoCorefile(b *testing.B) string {
 		endpoint 192.0.2.20 geo continent:EU
 		endpoint 192.0.2.30 geo continent:AS
 		endpoint 192.0.2.40 default
+	}`
+}
+
+// benchNetsCorefile lists n /24s of 10.0.0.0/8 (and the /16s above every
+// tenth of them, so that nets nest) over four endpoints.
+func benchNetsCorefile(n int) string {
+	lines := make([][]string, 4)
+	for i := range n {
+		a, c := 1+i/250%250, i%250
+		if i%10 == 0 {
+			lines[i%4] = append(lines[i%4], fmt.Sprintf("net:10.%d.0.0/16", a))
+		}
+		lines[(i+1)%4] = append(lines[(i+1)%4], fmt.Sprintf("net:10.%d.%d.0/24", a, c))
+	}
+	var b strings.Builder
+	b.WriteString("failover www.example.org {\n\tpolicy geo\n")
+	for i, l := range lines {
+		fmt.Fprintf(&b, "\tendpoint 192.0.2.%d geo %s\n", 10+i, strings.Join(l, " "))
+	}
+	b.WriteString("\tendpoint 192.0.2.40 default\n}")
+	return b.String()
+}
+
+// benchNearestCorefile places the client in Frankfurt among four sites.
+func benchNearestCorefile(b *testing.B) string {
+	db := geotest.Write(b, filepath.Join(b.TempDir(), "city.mmdb"), "GeoLite2-City", []geotest.Place{
+		{CIDR: "10.240.0.0/16", Continent: "EU", Country: "DE", At: &geotest.LatLon{Lat: 50.11, Lon: 8.68}},
+	})
+	return `failover www.example.org {
+		policy nearest
+		geoip ` + db + `
+		endpoint 192.0.2.10 at 40.71 -74.01
+		endpoint 192.0.2.20 at 48.86 2.35
+		endpoint 192.0.2.30 at 35.68 139.69
+		endpoint 192.0.2.40 at 51.51 -0.13 default
 	}`
 }
 

@@ -25,25 +25,24 @@ func (f *Failover) follow(rrs []dns.RR, qtype uint16, w dns.ResponseWriter, r *d
 		if e == nil {
 			break
 		}
-		group := 0
-		if rt := e.m.route; rt != nil {
-			c, _ := rt.locate(w, r) // the option has been checked
-			loc, _ := rt.source.DB().Lookup(c.addr)
-			group = rt.group(loc)
+		var p placed
+		if as := e.m.asker; as != nil {
+			c, _ := as.locate(w, r) // the option has been checked
+			p = e.m.place(c.addr)
 			if c.ecs != nil {
 				rc.ecs = c.ecs
 				if c.ecs.SourceNetmask > 0 {
-					rc.scope = max(rc.scope, uint8(max(loc.Network.Bits(), 0)))
+					rc.scope = max(rc.scope, uint8(p.scope))
 				}
 			}
 		}
-		fam := e.m.view.Load().groups[group].forType(qtype)
+		fam := e.m.view.Load().groups[p.group].forType(qtype)
 		if fam == nil || fam.mode != answer {
 			break
 		}
 		rc.uniform = rc.uniform && fam.uniform
 		var buf [8]*choice
-		for _, c := range fam.sets[0].Pick(buf[:0]) {
+		for _, c := range fam.pickFor(&p, buf[:0]) {
 			rrs = append(rrs, c.rr)
 			c.answered.Inc()
 		}

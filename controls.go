@@ -79,7 +79,7 @@ func (m *managed) judge(now time.Time) (overrides string, ttl uint32) {
 func (m *managed) retime(ttl uint32) {
 	for _, ep := range m.endpoints {
 		for n, c := range ep.choices {
-			ep.choices[n] = &choice{rr: record(m.cfg.Names[n], ttl, ep.cfg), answered: c.answered}
+			ep.choices[n] = &choice{rr: record(m.cfg.Names[n], ttl, ep.cfg), answered: c.answered, ep: ep}
 		}
 	}
 	m.ttl = ttl

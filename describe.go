@@ -40,8 +40,8 @@ func describeGroup(m *managed, v *byType, g int) string {
 		parts = append(parts, s)
 	}
 	out := strings.Join(parts, ", ")
-	if m.route != nil {
-		out = m.route.label(g) + ": " + out
+	if l := m.groupLabel(g); l != "" {
+		out = l + ": " + out
 	}
 	return out
 }

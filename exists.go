@@ -18,7 +18,9 @@ import (
 // stays as it is.
 type existsWriter struct {
 	dns.ResponseWriter
-	soa *zoneSOA
+	soa  *zoneSOA
+	echo echo // the query's ECS, echoed when the next plugin did not
+	r    *dns.Msg
 }
 
 func (w *existsWriter) WriteMsg(m *dns.Msg) error {
@@ -39,17 +41,37 @@ func (w *existsWriter) WriteMsg(m *dns.Msg) error {
 		}
 		m.Ns = ns
 	}
+	if e := w.echo.ecs; e != nil && firstECSOf(m) == nil {
+		if opt := m.IsEdns0(); opt != nil {
+			opt.Option = append(opt.Option, &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: e.Family,
+				SourceNetmask: e.SourceNetmask, SourceScope: w.echo.scope, Address: e.Address})
+		} else {
+			echoECS(m, w.r, e, w.echo.scope)
+		}
+	}
 	return w.ResponseWriter.WriteMsg(m)
 }
 
 // passExisting hands a query for a name that exists to the next plugin,
 // answering NODATA itself when there is no next plugin.
-func (f *Failover) passExisting(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, soa *zoneSOA, ecs *dns.EDNS0_SUBNET) (int, error) {
+func (f *Failover) passExisting(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, soa *zoneSOA, e echo) (int, error) {
 	if f.Next == nil {
-		return f.writeEmpty(ctx, w, r, ecs, soa, nil, nil)
+		return f.writeEmpty(ctx, w, r, e, soa, nil, nil)
 	}
-	ew := &existsWriter{ResponseWriter: w, soa: soa}
+	ew := &existsWriter{ResponseWriter: w, soa: soa, echo: e, r: r}
 	return plugin.NextOrFailure(f.Name(), f.Next, ctx, ew, r)
+}
+
+// firstECSOf is m's ECS option, or nil.
+func firstECSOf(m *dns.Msg) *dns.EDNS0_SUBNET {
+	if o := m.IsEdns0(); o != nil {
+		for _, opt := range o.Option {
+			if e, ok := opt.(*dns.EDNS0_SUBNET); ok {
+				return e
+			}
+		}
+	}
+	return nil
 }
 
 // emptyNonTerminals lists the names between each managed name and its zone

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -23,13 +24,16 @@ func explain(m *managed, client netip.Addr, qtype uint16) api.Explanation {
 	out := api.Explanation{Name: m.cfg.Names[0], Type: dns.TypeToString[qtype], Client: client.String(),
 		Policy: m.cfg.Policy.String(), TTL: v.ttl, MaxAnswers: m.cfg.MaxAnswers, Answer: []string{}, LeftOut: []api.LeftOut{}}
 	g := 0
-	if m.route != nil {
-		loc, found := m.route.source.DB().Lookup(client)
-		g = m.route.group(loc)
-		out.Group = m.route.label(g)
-		if found {
-			out.Location = &api.Location{Network: loc.Network.String(), Continent: geo.CodeString(loc.Continent),
-				Country: geo.CodeString(loc.Country), Subdivision: geo.CodeString(loc.Subdivision)}
+	var p placed
+	if m.asker != nil {
+		p = m.place(client)
+		g = p.group
+		if m.route != nil || m.near != nil {
+			out.Group = m.groupLabel(g)
+		}
+		if p.found {
+			out.Location = &api.Location{Network: p.loc.Network.String(), Continent: geo.CodeString(p.loc.Continent),
+				Country: geo.CodeString(p.loc.Country), Subdivision: geo.CodeString(p.loc.Subdivision)}
 		}
 	}
 	fam := v.groups[g].forType(qtype)
@@ -58,25 +62,36 @@ func explain(m *managed, client netip.Addr, qtype uint16) api.Explanation {
 	default:
 		out.Action = "answer"
 	}
-	for _, ep := range fam.chosen {
+	answered := fam.chosen
+	if fam.mode == answer && (fam.near || fam.sets[0].IsSticky()) {
+		answered = nil
+		for _, c := range fam.pickFor(&p, nil) {
+			answered = append(answered, c.ep)
+		}
+	}
+	for _, ep := range answered {
 		out.Answer = append(out.Answer, ep.cfg.Address)
 	}
 	if len(fam.chosen) > 0 && m.cfg.Policy != policy.ActiveActive && m.cfg.Policy != policy.Weighted {
 		tier := fam.chosen[0].cfg.Priority
 		out.Tier = &tier
 	}
-	if m.route != nil && len(fam.chosen) > 0 && !slices.Contains(m.route.members[g], fam.chosen[0]) {
-		if slices.Contains(m.route.members[m.route.defaultGroup()], fam.chosen[0]) {
-			out.Group += ": none up, answering from default"
+	if lv := m.levels(g); len(lv) > 1 && len(fam.chosen) > 0 && !slices.Contains(lv[0], fam.chosen[0]) {
+		if slices.Contains(lv[1], fam.chosen[0]) {
+			out.Group += ": none up, answering from " + m.fallbackLabel(g)
 		} else {
 			out.Group += ": none up, answering from every healthy endpoint"
 		}
 	}
 	for _, ep := range m.endpoints {
-		if slices.Contains(fam.chosen, ep) {
+		if slices.Contains(answered, ep) {
 			continue
 		}
-		out.LeftOut = append(out.LeftOut, api.LeftOut{Address: ep.cfg.Address, Reason: leftOutReason(m, ep, fam, snap, g, qtype)})
+		reason := leftOutReason(m, ep, fam, snap, g, qtype)
+		if slices.Contains(fam.chosen, ep) {
+			reason = clientReason(m, fam)
+		}
+		out.LeftOut = append(out.LeftOut, api.LeftOut{Address: ep.cfg.Address, Reason: reason})
 	}
 	return out
 }
@@ -117,8 +132,14 @@ func leftOutReason(m *managed, ep *endpoint, fam *family, snap *control.Snapshot
 	if fam.mode != answer {
 		return "every endpoint it may use is down"
 	}
-	if m.route != nil && !slices.Contains(m.route.members[g], ep) {
-		return "not in the geo group that answers this client (" + m.route.label(g) + ")"
+	if lv := m.levels(g); len(lv) > 1 && !slices.Contains(lv[0], ep) && (m.route != nil || m.near != nil) {
+		if m.near != nil {
+			return "not among the endpoints that answer this client (" + m.groupLabel(g) + ")"
+		}
+		return "not in the geo group that answers this client (" + m.groupLabel(g) + ")"
+	}
+	if m.cfg.Policy == policy.Fastest && len(fam.chosen) > 0 {
+		return fmt.Sprintf("slower: smoothed round trip %s, the answer's leader %s", ep.rtt().Round(time.Microsecond), fam.chosen[0].rtt().Round(time.Microsecond))
 	}
 	if m.cfg.Policy == policy.Weighted && ep.cfg.Weight == 0 {
 		return "weight 0: answered only when no endpoint of positive weight is up"
@@ -127,6 +148,36 @@ func leftOutReason(m *managed, ep *endpoint, fam *family, snap *control.Snapshot
 		return fmt.Sprintf("priority %d: the tier of priority %d is up and answers", ep.cfg.Priority, fam.chosen[0].cfg.Priority)
 	}
 	return "not chosen"
+}
+
+// clientReason says why an endpoint the policy could use was not this
+// client's answer.
+func clientReason(m *managed, fam *family) string {
+	if fam.near {
+		return "farther from the client than the answer"
+	}
+	return fmt.Sprintf("sticky: the client's subnet (/%d, /%d) ranks it below the answer", m.cfg.StickyV4, m.cfg.StickyV6)
+}
+
+// groupLabel names view group g for people.
+func (m *managed) groupLabel(g int) string {
+	switch {
+	case m.route != nil:
+		return m.route.label(g)
+	case m.near != nil:
+		return m.near.label(g)
+	}
+	return ""
+}
+
+// fallbackLabel names the level group g falls back to first.
+func (m *managed) fallbackLabel(g int) string {
+	if m.route != nil {
+		if _, f := m.route.split(g); f >= 0 {
+			return "the fence " + m.route.fences[f].loc.String()
+		}
+	}
+	return "default"
 }
 
 func withReason(what, why string) string {

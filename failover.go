@@ -115,7 +115,7 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	transfer := q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR // the zone's, which transfer serves or refuses
 	if e == nil || q.Qclass != dns.ClassINET || transfer {
 		if z := f.ents[name]; z != nil && q.Qclass == dns.ClassINET && !transfer {
-			return f.passExisting(ctx, w, r, z, nil)
+			return f.passExisting(ctx, w, r, z, echo{})
 		}
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
@@ -124,54 +124,52 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	}
 	e.countQuery(q.Qtype)
 	cfg := e.m.cfg
-	group, scope := 0, uint8(0)
+	var p placed
 	var ecs *dns.EDNS0_SUBNET
-	if e.m.route == nil && malformedECS(r) { // RFC 7871 section 7.1.1, on every name we own
-		return dns.RcodeFormatError, nil
-	}
-	if rt := e.m.route; rt != nil {
-		c, bad := rt.locate(w, r)
+	if as := e.m.asker; as != nil {
+		c, bad := as.locate(w, r)
 		if bad {
 			return dns.RcodeFormatError, nil
 		}
-		loc, _ := rt.source.DB().Lookup(c.addr)
-		group, ecs = rt.group(loc), c.ecs
-		if ecs != nil && ecs.SourceNetmask > 0 {
-			scope = uint8(max(loc.Network.Bits(), 0))
-		}
+		p, ecs = e.m.place(c.addr), c.ecs
+	} else if malformedECS(r) { // RFC 7871 section 7.1.1, on every name we own
+		return dns.RcodeFormatError, nil
 	}
 	v := e.m.view.Load()
-	byType := &v.groups[group]
+	byType := &v.groups[p.group]
 	fam := byType.forType(q.Qtype)
 	if fam == nil { // the name exists, but not with this type
 		if e.apex { // the zone's own types
 			return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 		}
+		// The same for every client: scope 0.
 		if cfg.Fallthrough {
-			return f.passExisting(ctx, w, r, e.soa, ecs)
+			return f.passExisting(ctx, w, r, e.soa, echo{ecs: ecs})
 		}
-		return f.writeEmpty(ctx, w, r, ecs, e.soa, &v.sigs, &sigKey{e: e, qtype: q.Qtype})
+		return f.writeEmpty(ctx, w, r, echo{ecs: ecs}, e.soa, &v.sigs, &sigKey{e: e, qtype: q.Qtype})
 	}
 	if fam.allDown {
 		e.allDown.Inc()
 	}
-	switch fam.mode {
+	// All down for this client is not all down for every client (a fenced
+	// region, a geo group): the echo says for whom.
+	switch down := routedECS(ecs, &p, fam.uniform).echo(); fam.mode {
 	case passOn:
-		return f.passExisting(ctx, w, r, e.soa, ecs)
+		return f.passExisting(ctx, w, r, e.soa, down)
 	case servFail:
-		return dns.RcodeServerFailure, nil
+		return f.writeServFail(w, r, down)
 	case noData:
-		return f.writeEmpty(ctx, w, r, ecs, e.soa, &v.sigs, &sigKey{e: e, qtype: q.Qtype})
+		return f.writeEmpty(ctx, w, r, down, e.soa, &v.sigs, &sigKey{e: e, qtype: q.Qtype})
 	}
-	var buf [8]*choice                  // picks stay on the stack for the usual few answers
-	picked := fam.sets[0].Pick(buf[:0]) // a view has one name
+	var buf [8]*choice // picks stay on the stack for the usual few answers
+	picked := fam.pickFor(&p, buf[:0])
 	m := reply(r)
 	m.Answer = make([]dns.RR, len(picked))
 	for i, c := range picked {
 		m.Answer[i] = c.rr
 		c.answered.Inc()
 	}
-	rc := routed{ecs: ecs, scope: scope, uniform: fam.uniform}
+	rc := routedECS(ecs, &p, fam.uniform)
 	if f.chains && fam == byType.cname && q.Qtype != dns.TypeCNAME {
 		m.Answer = f.follow(m.Answer, q.Qtype, w, r, &rc)
 	}
@@ -191,6 +189,19 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	}
 	w.WriteMsg(f.signed(ctx, w, r, m, e.soa.zone, &v.sigs, key))
 	return dns.RcodeSuccess, nil
+}
+
+// writeServFail answers SERVFAIL itself when the query's ECS must be echoed:
+// a resolver caches a failure without one for every client.
+func (f *Failover) writeServFail(w dns.ResponseWriter, r *dns.Msg, e echo) (int, error) {
+	if e.ecs == nil {
+		return dns.RcodeServerFailure, nil // the server writes it
+	}
+	m := new(dns.Msg)
+	m.SetRcode(r, dns.RcodeServerFailure)
+	echoECS(m, r, e.ecs, e.scope)
+	w.WriteMsg(m)
+	return dns.RcodeServerFailure, nil
 }
 
 // Metadata implements metadata.Provider: failover/name and failover/policy
@@ -243,13 +254,12 @@ func reply(r *dns.Msg) *dns.Msg {
 }
 
 // writeEmpty answers NOERROR with no records (NODATA) and the zone's SOA,
-// which lets resolvers cache it (RFC 2308). Such an answer is the same for
-// every client: an ECS option is echoed with scope 0.
-func (f *Failover) writeEmpty(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, ecs *dns.EDNS0_SUBNET, soa *zoneSOA, sigs *sigCache, key *sigKey) (int, error) {
+// which lets resolvers cache it (RFC 2308), for the clients e says.
+func (f *Failover) writeEmpty(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, e echo, soa *zoneSOA, sigs *sigCache, key *sigKey) (int, error) {
 	m := reply(r)
 	m.Ns = []dns.RR{soa.authority()}
-	if ecs != nil {
-		echoECS(m, r, ecs, 0)
+	if e.ecs != nil {
+		echoECS(m, r, e.ecs, e.scope)
 	}
 	w.WriteMsg(f.signed(ctx, w, r, m, soa.zone, sigs, key))
 	return dns.RcodeSuccess, nil

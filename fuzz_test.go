@@ -100,6 +100,38 @@ failover pass.example.org {
 failover ft.example.org {
     endpoint 192.0.2.90
     fallthrough
+}
+failover nets.example.org {
+    policy geo
+    geoip ` + db + `
+    fence continent:EU net:10.9.0.0/16
+    endpoint 192.0.2.100 geo net:10.1.0.0/16 net:2001:db8::/32
+    endpoint 192.0.2.101 geo net:10.1.2.0/24 continent:EU net:10.9.0.0/16
+    endpoint 192.0.2.102 default
+    ecs_from 127.0.0.0/8 ::1/128
+}
+failover sticky.example.org {
+    policy weighted
+    sticky 20 48
+    endpoint 192.0.2.110 weight 3
+    endpoint 192.0.2.111 weight 1
+    endpoint 2001:db8::110
+}
+failover near.example.org {
+    policy nearest
+    geoip ` + db + `
+    sticky
+    endpoint 192.0.2.120 at 50.11 8.68
+    endpoint 192.0.2.121 at 50.11 8.68
+    endpoint 192.0.2.122 at -33.87 151.21 default
+}
+failover fast.example.org {
+    policy fastest
+    max_answers 2
+    endpoint 192.0.2.130
+    endpoint 192.0.2.131
+    check ` + dead + `
+    interval 1h
 }`
 }
 
@@ -164,6 +196,16 @@ func FuzzServeDNS(f *testing.F) {
 	}
 	f.Cleanup(func() { h.stop() })
 	stanzas := fuzzStanzas(h)
+	for _, name := range []string{"nets.example.org.", "sticky.example.org.", "near.example.org.", "fast.example.org."} {
+		for _, prefix := range []string{"10.1.2.0/24", "10.9.3.0/24", "10.3.0.0/16", "2001:db8:1::/48"} {
+			m := new(dns.Msg)
+			m.SetQuestion(name, dns.TypeA)
+			m.SetEdns0(1232, false)
+			m.IsEdns0().Option = append(m.IsEdns0().Option, ecsOption(f, prefix))
+			wire, _ := m.Pack()
+			f.Add(wire)
+		}
+	}
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := new(dns.Msg)

@@ -31,6 +31,9 @@ var (
 	drainSafeDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "drain_safe_seconds"),
 		"Seconds until no resolver can still hold a record naming a drained endpoint; 0 once it is safe to stop.",
 		[]string{"name", "endpoint"}, nil)
+	endpointRTTDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "endpoint_rtt_seconds"),
+		"The smoothed round trip of an endpoint's successful probes from this server (dial to status line), which policy fastest ranks by.",
+		[]string{"name", "endpoint"}, nil)
 	clusterConnectedDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "cluster_connected"),
 		"1 while this replica's lease in etcd is renewed and its votes count; 0 when it is cut off and decides alone.",
 		[]string{"node"}, nil)
@@ -47,6 +50,7 @@ func (endpointGauges) Describe(ch chan<- *prometheus.Desc) {
 	ch <- endpointOverrideDesc
 	ch <- endpointSignalDesc
 	ch <- drainSafeDesc
+	ch <- endpointRTTDesc
 	ch <- clusterConnectedDesc
 	ch <- clusterMembersDesc
 }
@@ -66,6 +70,9 @@ func (endpointGauges) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(endpointUpDesc, prometheus.GaugeValue, up, k[0], k[1])
 		ch <- prometheus.MustNewConstMetric(endpointWeightDesc, prometheus.GaugeValue, float64(ep.cfg.Weight), k[0], k[1])
+		if rtt := ep.rtt(); rtt > 0 {
+			ch <- prometheus.MustNewConstMetric(endpointRTTDesc, prometheus.GaugeValue, rtt.Seconds(), k[0], k[1])
+		}
 		if snap := ep.owner.controls(); snap != nil {
 			collectControls(ch, snap, ep, k, now)
 		}

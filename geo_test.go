@@ -82,7 +82,7 @@ func geoAsk(t *testing.T, f *Failover, src, ecs string, qtype uint16) *dns.Msg {
 }
 
 // ecsOption is the ECS option a resolver sends for a client in prefix.
-func ecsOption(t *testing.T, prefix string) *dns.EDNS0_SUBNET {
+func ecsOption(t testing.TB, prefix string) *dns.EDNS0_SUBNET {
 	t.Helper()
 	_, n, err := net.ParseCIDR(prefix)
 	if err != nil {

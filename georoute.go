@@ -1,226 +1,192 @@
 package failover
 
 import (
-	"net"
 	"net/netip"
-
-	"github.com/miekg/dns"
+	"strings"
 
 	"github.com/failover-dns/failover/plugin/geo"
+	"github.com/failover-dns/failover/plugin/nets"
 	"github.com/failover-dns/failover/plugin/stanza"
 )
 
 // geoRoute maps a client's location to a group of endpoints. A group is the
-// endpoints that name one location; the last group is the default endpoints.
+// endpoints that name one location (locations named by the same endpoints
+// share a group); the last base group is the default endpoints. A fence
+// adds, for each base group, a fenced copy that never leaves the fence.
 // Everything here is built in setup and only read by queries.
 type geoRoute struct {
-	source  *geo.Source
-	byKind  [4]map[uint64]int // stanza.LocationKind -> packed code -> group
-	members [][]*endpoint
-	labels  []string // per group, for log lines
-	ecs     bool
-	ecsFrom []netip.Prefix
+	source  *geo.Source       // nil when every location is a net
+	nets    *nets.Table       // nil without net: locations
+	byKind  [3]map[uint64]int // continent, country, subdivision: packed code -> group
+	members [][]*endpoint     // per base group
+	labels  []string          // per base group, for log lines
+	fences  []fence
+	// netsOnly: a client a listed net holds is placed by it alone, so its
+	// scope is the net's; with a fence by database location it is not.
+	dbFence bool
+}
+
+// fence is one fence location and the group of the endpoints naming it.
+type fence struct {
+	loc   stanza.Location
+	code  uint64
+	group int
 }
 
 func newGeoRoute(m *managed, src *geo.Source) *geoRoute {
-	r := &geoRoute{source: src, ecs: m.cfg.ECS, ecsFrom: m.cfg.ECSFrom}
-	index := map[stanza.Location]int{}
+	r := &geoRoute{source: src}
+	if !m.cfg.NeedsDB() {
+		r.source = nil
+	}
+	byLoc := map[stanza.Location][]*endpoint{}
+	var order []stanza.Location
 	var defaults []*endpoint
 	for _, ep := range m.endpoints {
 		for _, loc := range ep.cfg.Geo {
-			g, ok := index[loc]
-			if !ok {
-				g = len(r.members)
-				index[loc] = g
-				r.members = append(r.members, nil)
-				r.labels = append(r.labels, loc.String())
-				if r.byKind[loc.Kind] == nil {
-					r.byKind[loc.Kind] = map[uint64]int{}
-				}
-				r.byKind[loc.Kind][geo.Code(loc.Code)] = g
+			if _, ok := byLoc[loc]; !ok {
+				order = append(order, loc)
 			}
-			r.members[g] = append(r.members[g], ep)
+			byLoc[loc] = append(byLoc[loc], ep)
 		}
 		if ep.cfg.Default {
 			defaults = append(defaults, ep)
 		}
 	}
+	// Locations named by the same endpoints answer alike: one group, so that
+	// thousands of nets make a handful of groups to rebuild.
+	bySet := map[string]int{}
+	groupOf := map[stanza.Location]int{}
+	var entries []nets.Entry
+	for _, loc := range order {
+		eps := byLoc[loc]
+		key := endpointsKey(eps)
+		g, ok := bySet[key]
+		if !ok {
+			g = len(r.members)
+			bySet[key] = g
+			r.members = append(r.members, eps)
+			r.labels = append(r.labels, loc.String())
+		} else if len(r.labels[g]) < 200 {
+			r.labels[g] += " " + loc.String()
+		}
+		groupOf[loc] = g
+		if loc.Kind == stanza.Net {
+			entries = append(entries, nets.Entry{Prefix: loc.Prefix, Group: g})
+			continue
+		}
+		k := int(loc.Kind) - 1
+		if r.byKind[k] == nil {
+			r.byKind[k] = map[uint64]int{}
+		}
+		r.byKind[k][geo.Code(loc.Code)] = g
+	}
+	if len(entries) > 0 {
+		r.nets = nets.New(entries)
+	}
 	r.members = append(r.members, defaults)
 	r.labels = append(r.labels, "default")
+	for _, loc := range m.cfg.Fence {
+		r.fences = append(r.fences, fence{loc: loc, code: geo.Code(loc.Code), group: groupOf[loc]})
+		r.dbFence = r.dbFence || loc.Kind != stanza.Net
+	}
 	return r
 }
 
-func (r *geoRoute) label(g int) string { return r.labels[g] }
+func endpointsKey(eps []*endpoint) string {
+	var b strings.Builder
+	for _, ep := range eps {
+		b.WriteString(ep.cfg.Address)
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
 
-func (r *geoRoute) groups() int       { return len(r.members) }
+// groups counts the view's groups: the base ones, and a fenced copy of each
+// per fence.
+func (r *geoRoute) groups() int       { return len(r.members) * (1 + len(r.fences)) }
 func (r *geoRoute) defaultGroup() int { return len(r.members) - 1 }
 
-// group picks the most specific group that names the client's location.
-func (r *geoRoute) group(loc geo.Location) int {
-	if g, ok := r.byKind[stanza.Subdivision][loc.Subdivision]; ok && loc.Subdivision != 0 {
+// split tells a view group's base group and fence (-1 for none).
+func (r *geoRoute) split(g int) (base, fence int) {
+	n := len(r.members)
+	return g % n, g/n - 1
+}
+
+func (r *geoRoute) label(g int) string {
+	base, f := r.split(g)
+	if f < 0 {
+		return r.labels[base]
+	}
+	return r.labels[base] + " (fenced in " + r.fences[f].loc.String() + ")"
+}
+
+// levels are the endpoint lists group g falls back through, best first: its
+// own endpoints, then the default ones, then all of them; inside a fence its
+// own, then the fence's, and nothing beyond.
+func (r *geoRoute) levels(g int, all []*endpoint) [][]*endpoint {
+	base, f := r.split(g)
+	if f >= 0 {
+		return [][]*endpoint{r.members[base], r.members[r.fences[f].group]}
+	}
+	return [][]*endpoint{r.members[base], r.members[r.defaultGroup()], all}
+}
+
+// place finds the client's group, and the length of the block around it
+// that gets the same group (the ECS scope).
+func (r *geoRoute) place(addr netip.Addr) (g, scope int, loc geo.Location, found bool) {
+	g = -1
+	if r.nets != nil {
+		var inNet bool
+		g, inNet, scope = r.nets.Lookup(addr)
+		if !inNet {
+			g = -1
+		}
+	}
+	if r.source != nil && (g < 0 || r.dbFence) {
+		loc, found = r.source.DB().Lookup(addr)
+		scope = max(scope, loc.Network.Bits())
+	}
+	if g < 0 {
+		g = r.byLocation(loc)
+	}
+	if f := r.fenceOf(addr, loc); f >= 0 {
+		g += len(r.members) * (f + 1)
+	}
+	return g, scope, loc, found
+}
+
+// byLocation picks the most specific group that names the location.
+func (r *geoRoute) byLocation(loc geo.Location) int {
+	if g, ok := r.byKind[stanza.Subdivision-1][loc.Subdivision]; ok && loc.Subdivision != 0 {
 		return g
 	}
-	if g, ok := r.byKind[stanza.Country][loc.Country]; ok && loc.Country != 0 {
+	if g, ok := r.byKind[stanza.Country-1][loc.Country]; ok && loc.Country != 0 {
 		return g
 	}
-	if g, ok := r.byKind[stanza.Continent][loc.Continent]; ok && loc.Continent != 0 {
+	if g, ok := r.byKind[stanza.Continent-1][loc.Continent]; ok && loc.Continent != 0 {
 		return g
 	}
 	return r.defaultGroup()
 }
 
-// client is where a query comes from, as far as routing is concerned.
-type client struct {
-	addr netip.Addr
-	ecs  *dns.EDNS0_SUBNET // the query's ECS option when it is believed; echoed in the reply
-}
-
-// locate finds the client of r: the ECS address when the query carries one
-// and its source is believed, else the source address. bad is true for an
-// ECS option that RFC 7871 says to answer with FORMERR.
-func (rt *geoRoute) locate(w dns.ResponseWriter, r *dns.Msg) (c client, bad bool) {
-	c.addr = remoteAddr(w)
-	if !rt.ecs {
-		return c, false
-	}
-	opt := r.IsEdns0()
-	if opt == nil {
-		return c, false
-	}
-	for _, o := range opt.Option {
-		e, ok := o.(*dns.EDNS0_SUBNET)
-		if !ok {
-			continue
+// fenceOf is the first fence holding the client, or -1.
+func (r *geoRoute) fenceOf(addr netip.Addr, loc geo.Location) int {
+	for i := range r.fences {
+		f := &r.fences[i]
+		var in bool
+		switch f.loc.Kind {
+		case stanza.Net:
+			in = f.loc.Prefix.Contains(addr)
+		case stanza.Continent:
+			in = loc.Continent == f.code
+		case stanza.Country:
+			in = loc.Country == f.code
+		case stanza.Subdivision:
+			in = loc.Subdivision == f.code
 		}
-		if !rt.believes(c.addr) {
-			return c, false
-		}
-		addr, ok := ecsAddr(e)
-		if !ok {
-			return c, true
-		}
-		c.ecs = e
-		if e.SourceNetmask > 0 { // 0 is the client opting out: route by the source address
-			c.addr = addr
-		}
-		return c, false
-	}
-	return c, false
-}
-
-func (rt *geoRoute) believes(src netip.Addr) bool {
-	if len(rt.ecsFrom) == 0 {
-		return true
-	}
-	for _, p := range rt.ecsFrom {
-		if p.Contains(src) {
-			return true
+		if in {
+			return i
 		}
 	}
-	return false
-}
-
-// malformedECS reports whether r carries an ECS option that RFC 7871 section
-// 6 makes a FORMERR. Answers that do not depend on the client ignore a
-// well-formed one.
-func malformedECS(r *dns.Msg) bool {
-	if len(r.Extra) == 0 {
-		return false
-	}
-	opt := r.IsEdns0()
-	if opt == nil {
-		return false
-	}
-	for _, o := range opt.Option {
-		if e, ok := o.(*dns.EDNS0_SUBNET); ok {
-			if _, ok := ecsAddr(e); !ok {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// ecsAddr checks an ECS option against RFC 7871 section 6 and returns its
-// address. The family must be known, the source prefix no longer than the
-// address, and the address bits past the prefix zero.
-func ecsAddr(e *dns.EDNS0_SUBNET) (netip.Addr, bool) {
-	var bits int
-	switch e.Family {
-	case 1:
-		bits = 32
-	case 2:
-		bits = 128
-	default:
-		return netip.Addr{}, false
-	}
-	if int(e.SourceNetmask) > bits || int(e.SourceScope) != 0 && int(e.SourceScope) > bits {
-		return netip.Addr{}, false
-	}
-	addr, ok := netip.AddrFromSlice(e.Address)
-	if !ok {
-		return netip.Addr{}, false
-	}
-	if bits == 32 {
-		if !addr.Unmap().Is4() {
-			return netip.Addr{}, false
-		}
-		addr = addr.Unmap()
-	} else if addr.Is4() {
-		return netip.Addr{}, false
-	}
-	p, err := addr.Prefix(int(e.SourceNetmask))
-	if err != nil || p.Addr() != addr {
-		return netip.Addr{}, false // bits set past the source prefix
-	}
-	return addr, true
-}
-
-// remoteAddr reads the source address without the allocations of
-// request.Request.IP.
-func remoteAddr(w dns.ResponseWriter) netip.Addr {
-	var ip net.IP
-	switch a := w.RemoteAddr().(type) {
-	case *net.UDPAddr:
-		ip = a.IP
-	case *net.TCPAddr:
-		ip = a.IP
-	default:
-		return netip.Addr{}
-	}
-	addr, _ := netip.AddrFromSlice(ip)
-	return addr.Unmap()
-}
-
-// echoECS adds the query's ECS option to the reply with the scope the answer
-// depends on (RFC 7871 section 7.2.1), so that caching resolvers cache it per
-// subnet of that size and no finer.
-func echoECS(m *dns.Msg, r *dns.Msg, e *dns.EDNS0_SUBNET, scope uint8) {
-	// One allocation for the OPT record, its option and the Extra section.
-	x := new(ecsExtra)
-	x.subnet = dns.EDNS0_SUBNET{
-		Code: dns.EDNS0SUBNET, Family: e.Family, SourceNetmask: e.SourceNetmask, SourceScope: scope, Address: e.Address,
-	}
-	x.options[0] = &x.subnet
-	x.opt.Hdr = dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}
-	x.opt.Option = x.options[:]
-	if ro := r.IsEdns0(); ro != nil {
-		x.opt.SetUDPSize(ro.UDPSize())
-		if ro.Do() { // a reply with its own OPT keeps it as it is: DO must be echoed here
-			x.opt.SetDo()
-		}
-	}
-	if len(m.Extra) == 0 {
-		x.extra[0] = &x.opt
-		m.Extra = x.extra[:]
-		return
-	}
-	m.Extra = append(m.Extra, &x.opt)
-}
-
-type ecsExtra struct {
-	opt     dns.OPT
-	subnet  dns.EDNS0_SUBNET
-	options [1]dns.EDNS0
-	extra   [1]dns.RR
+	return -1
 }

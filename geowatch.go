@@ -2,6 +2,7 @@ package failover
 
 import (
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/failover-dns/failover/plugin/geo"
@@ -43,4 +44,10 @@ func (f *Failover) checkGeo() {
 			log.Infof("geoip %s reloaded: %s, %d networks", src.Path(), db.Type, db.Networks)
 		}
 	}
+}
+
+// hasCoordinates reports whether db is of a type that places clients by
+// coordinates: City databases do (Enterprise ones too), Country ones do not.
+func hasCoordinates(db *geo.DB) bool {
+	return strings.Contains(db.Type, "City") || strings.Contains(db.Type, "Enterprise")
 }

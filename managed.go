@@ -21,7 +21,10 @@ import (
 type managed struct {
 	cfg       *stanza.Stanza
 	endpoints []*endpoint
-	route     *geoRoute // nil unless the policy is geo
+	asker     *asker     // how it reads the client; nil when answers do not depend on it
+	route     *geoRoute  // nil unless the policy is geo
+	near      *nearRoute // nil unless the policy is nearest
+	fast      fastLeads  // the leaders of policy fastest; under mu
 
 	view atomic.Pointer[view] // replaced whole on every state change; never mutated
 
@@ -39,8 +42,10 @@ type endpoint struct {
 	monitor *health.Monitor // nil for an endpoint without a check: always up
 	choices []*choice       // one per name of the stanza, rebuilt when the TTL changes
 	owner   *managed
-	stand   standing // as the latest rebuild judged it; under owner.mu
-	removed bool     // an operator took it out (override down or drain); under owner.mu
+	seed    uint64    // for sticky answers (see policy.Seed)
+	point   geo.Point // for policy nearest, when positioned
+	stand   standing  // as the latest rebuild judged it; under owner.mu
+	removed bool      // an operator took it out (override down or drain); under owner.mu
 
 	// While drained: whether the view answers it anyway (nothing else was
 	// up), and when it last stopped doing so; under owner.mu.
@@ -53,6 +58,7 @@ type endpoint struct {
 type choice struct {
 	rr       dns.RR
 	answered *lazyCounter
+	ep       *endpoint
 }
 
 func (e *endpoint) up() bool {
@@ -70,7 +76,8 @@ type family struct {
 	sets    []*policy.Set[*choice] // one per name of the stanza
 	chosen  []*endpoint            // the endpoints the sets draw from
 	allDown bool                   // no usable endpoint was up when this was built
-	uniform bool                   // every geo group answers the same
+	uniform bool                   // every client gets the same answer
+	near    bool                   // the sets pick by the client's distance (policy nearest)
 }
 
 type mode uint8
@@ -115,17 +122,27 @@ func newManaged(cfg *stanza.Stanza, src *geo.Source) *managed {
 	m := &managed{cfg: cfg, ttl: cfg.TTL}
 	for i := range cfg.Endpoints {
 		ec := &cfg.Endpoints[i]
-		ep := &endpoint{cfg: ec, owner: m}
+		ep := &endpoint{cfg: ec, owner: m, seed: policy.Seed(ec.Address)}
+		if ec.At != nil {
+			ep.point = geo.NewPoint(ec.At.Lat, ec.At.Lon)
+		}
 		for _, name := range cfg.Names {
 			ep.choices = append(ep.choices, &choice{
+				ep:       ep,
 				rr:       record(name, cfg.TTL, ec),
 				answered: &lazyCounter{vec: answers, labels: [2]string{name, ec.Address}},
 			})
 		}
 		m.endpoints = append(m.endpoints, ep)
 	}
-	if cfg.Policy == policy.Geo {
+	if cfg.ByClient() {
+		m.asker = &asker{ecs: cfg.ECS, ecsFrom: cfg.ECSFrom}
+	}
+	switch cfg.Policy {
+	case policy.Geo:
 		m.route = newGeoRoute(m, src)
+	case policy.Nearest:
+		m.near = newNearRoute(m, src)
 	}
 	m.rebuild()
 	return m
@@ -150,17 +167,20 @@ func (m *managed) rebuild() (away, changed bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	groups := 1
-	if m.route != nil {
+	switch {
+	case m.route != nil:
 		groups = m.route.groups()
+	case m.near != nil:
+		groups = nearGroups
 	}
 	v := &view{groups: make([]byType, groups)}
 	v.overrides, v.ttl = m.judge(time.Now())
 	for g := range v.groups {
 		levels := m.levels(g)
 		var off [3]bool
-		v.groups[g].a, off[0] = m.resolve(byKind(levels, isV4), m.cfg.MaxAnswers)
-		v.groups[g].aaaa, off[1] = m.resolve(byKind(levels, isV6), m.cfg.MaxAnswers)
-		v.groups[g].cname, off[2] = m.resolve(byKind(levels, isHost), 1) // a name has at most one CNAME
+		v.groups[g].a, off[0] = m.resolve(byKind(levels, isV4), m.cfg.MaxAnswers, &m.fast.a)
+		v.groups[g].aaaa, off[1] = m.resolve(byKind(levels, isV6), m.cfg.MaxAnswers, &m.fast.aaaa)
+		v.groups[g].cname, off[2] = m.resolve(byKind(levels, isHost), 1, &m.fast.cname) // a name has at most one CNAME
 		away = away || off[0] || off[1] || off[2]
 	}
 	markUniform(v)
@@ -171,14 +191,17 @@ func (m *managed) rebuild() (away, changed bool) {
 	return away, changed
 }
 
-// levels are the endpoint lists group g falls back through, best first: for
-// geo the group's own endpoints, then the default ones, then all of them;
-// for the other policies just all of them.
+// levels are the endpoint lists group g falls back through, best first (see
+// geoRoute.levels and nearRoute.levels); for the other policies just all of
+// the endpoints.
 func (m *managed) levels(g int) [][]*endpoint {
-	if m.route == nil {
-		return [][]*endpoint{m.endpoints}
+	switch {
+	case m.route != nil:
+		return m.route.levels(g, m.endpoints)
+	case m.near != nil:
+		return m.near.levels(g, m.endpoints)
 	}
-	return [][]*endpoint{m.route.members[g], m.route.members[m.route.defaultGroup()], m.endpoints}
+	return [][]*endpoint{m.endpoints}
 }
 
 func isV4(e *endpoint) bool   { return !e.cfg.IsHost() && e.cfg.IP.Is4() }
@@ -201,11 +224,12 @@ func byKind(levels [][]*endpoint, keep func(*endpoint) bool) [][]*endpoint {
 // a usable endpoint up; off is true when they differ from what the stanza
 // answers with everything up. It returns nil when no level has an endpoint
 // of this type at all.
-func (m *managed) resolve(levels [][]*endpoint, maxAnswers int) (f *family, off bool) {
-	if len(levels[len(levels)-1]) == 0 {
+func (m *managed) resolve(levels [][]*endpoint, maxAnswers int, lead *fastLead) (f *family, off bool) {
+	if !anyEndpoint(levels) {
 		return nil, false
 	}
 	var chosen, first []*endpoint
+	chosenLevel := -1
 	for li, eps := range levels {
 		if len(eps) == 0 {
 			continue
@@ -218,9 +242,15 @@ func (m *managed) resolve(levels [][]*endpoint, maxAnswers int) (f *family, off 
 		if first == nil {
 			idx, _ := policy.Eligible(kind, intended(eps, members))
 			first = pick(eps, idx)
+			if kind == policy.Fastest {
+				first = lead.rank(first, maxAnswers, &lead.intended)
+			}
 		}
 		if idx, down := policy.Eligible(kind, members); !down {
-			chosen = pick(eps, idx)
+			chosen, chosenLevel = pick(eps, idx), li
+			if kind == policy.Fastest {
+				chosen = lead.rank(chosen, maxAnswers, &lead.served)
+			}
 			break
 		}
 	}
@@ -244,6 +274,12 @@ func (m *managed) resolve(levels [][]*endpoint, maxAnswers int) (f *family, off 
 		chosen = first // return_all: fail open, as if every endpoint were up
 	}
 	f.chosen = chosen
+	f.sets = []*policy.Set[*choice]{m.answers(f, chosen, chosenLevel, maxAnswers)}
+	return f, off
+}
+
+// answers prepares the set queries draw f's answers from.
+func (m *managed) answers(f *family, chosen []*endpoint, level, maxAnswers int) *policy.Set[*choice] {
 	var weights []uint32
 	if m.cfg.Policy == policy.Weighted {
 		weights = make([]uint32, len(chosen))
@@ -251,27 +287,55 @@ func (m *managed) resolve(levels [][]*endpoint, maxAnswers int) (f *family, off 
 			weights[j] = ep.cfg.Weight
 		}
 	}
-	for n := range m.cfg.Names {
-		items := make([]*choice, len(chosen))
-		for j, ep := range chosen {
-			items[j] = ep.choices[n]
-		}
-		f.sets = append(f.sets, policy.NewSet(items, weights, maxAnswers))
+	items := make([]*choice, len(chosen))
+	for j, ep := range chosen {
+		items[j] = ep.choices[0] // a view has one name
 	}
-	return f, off
+	set := policy.NewSet(items, weights, maxAnswers)
+	if m.cfg.Policy == policy.Fastest {
+		set.Ordered() // the leader first, as ranked
+	}
+	if m.cfg.Sticky {
+		seeds := make([]uint64, len(chosen))
+		for j, ep := range chosen {
+			seeds[j] = ep.seed
+		}
+		set.Sticky(seeds)
+	}
+	if m.near != nil && level == 0 && m.near.allPositioned(chosen) {
+		points := make([]geo.Point, len(chosen))
+		for j, ep := range chosen {
+			points[j] = ep.point
+		}
+		set.Near(points)
+		f.near = true
+	}
+	return set
+}
+
+func anyEndpoint(levels [][]*endpoint) bool {
+	for _, eps := range levels {
+		if len(eps) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // levelPolicy is how endpoints of fallback level li are chosen: geo treats
 // a region and the defaults as active-passive tiers, and the last resort,
 // every healthy endpoint, as active-active.
 func (m *managed) levelPolicy(li int) policy.Kind {
-	if m.cfg.Policy != policy.Geo {
-		return m.cfg.Policy
+	switch m.cfg.Policy {
+	case policy.Geo:
+		if li == 2 {
+			return policy.ActiveActive
+		}
+		return policy.ActivePassive
+	case policy.Nearest:
+		return policy.ActiveActive // every healthy endpoint; the client's distance picks per query
 	}
-	if li == 2 {
-		return policy.ActiveActive
-	}
-	return policy.ActivePassive
+	return m.cfg.Policy
 }
 
 func pick(eps []*endpoint, idx []int) []*endpoint {
@@ -295,7 +359,7 @@ func markUniform(v *view) {
 		if first == nil {
 			continue
 		}
-		same := true
+		same := !clientSpecific(first)
 		for g := 1; g < len(v.groups) && same; g++ {
 			other := fam(&v.groups[g])
 			same = other.mode == first.mode && sameEndpoints(other.chosen, first.chosen)
@@ -304,6 +368,12 @@ func markUniform(v *view) {
 			fam(&v.groups[g]).uniform = same
 		}
 	}
+}
+
+// clientSpecific reports whether f's answer depends on who asks within a
+// group: by distance or by sticky subnet, among several endpoints.
+func clientSpecific(f *family) bool {
+	return f.mode == answer && len(f.chosen) > 1 && (f.near || f.sets[0].IsSticky())
 }
 
 func sameEndpoints(a, b []*endpoint) bool {

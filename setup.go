@@ -84,9 +84,12 @@ func parse(c *caddy.Controller) (*Failover, error) {
 			continue
 		}
 		var src *geo.Source
-		if s.Policy == policy.Geo {
+		if s.NeedsDB() {
 			if src, err = f.geoSource(s.GeoIP, dnsserver.GetConfig(c).Root); err != nil {
 				return nil, stanza.Errorf(s.File, s.GeoIPLine, "%v", err)
+			}
+			if db := src.DB(); s.Policy == policy.Nearest && !hasCoordinates(db) {
+				return nil, stanza.Errorf(s.File, s.GeoIPLine, "policy nearest needs the clients' coordinates, and geoip %s is a %s database without them; use a GeoIP2 or GeoLite2 City database", db.Path, db.Type)
 			}
 		}
 		for i, name := range s.Names {
@@ -150,6 +153,9 @@ func (f *Failover) start() error {
 				longest = max(longest, spec.Timeout)
 			}
 			f.unsubs = append(f.unsubs, mon.Subscribe(func(t health.Transition) { f.transition(m, ep, t) }))
+			if m.cfg.Policy == policy.Fastest {
+				f.unsubs = append(f.unsubs, mon.WatchRTT(func() { f.retimed(m) }))
+			}
 		}
 	}
 	// The round is bounded as a whole: a probe that started at once has
@@ -278,6 +284,15 @@ func (f *Failover) transition(m *managed, ep *endpoint, t health.Transition) {
 		log.Infof("%s: endpoint %s %s -> up", name, ep.cfg.Address, t.From)
 	}
 	republish(m)
+}
+
+// retimed republishes a fastest stanza whose ranking a probe's round trip
+// changed.
+func (f *Failover) retimed(m *managed) {
+	if f.started.Load() && m.rerank() {
+		republish(m)
+		log.Infof("%s: the fastest endpoints changed (%s)", m.cfg.Names[0], describe(m))
+	}
 }
 
 // republish rebuilds m's view and tells of a failover or failback it makes.

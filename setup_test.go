@@ -743,24 +743,24 @@ failover WWW {
 		{"ecs on a non-geo policy", `failover www.example.org {
     endpoint 192.0.2.10
     ecs off
-}`, 3, "ecs only applies to policy geo"},
+}`, 3, "ecs only applies to policies geo and nearest and to sticky answers"},
 		{"geoip on a non-geo policy", `failover www.example.org {
     policy weighted
     geoip /tmp/GeoLite2-City.mmdb
     endpoint 192.0.2.10
-}`, 3, "geoip only applies to policy geo"},
+}`, 3, "geoip only applies to policies geo and nearest"},
 		{"ecs_from on a non-geo policy", `failover www.example.org {
     endpoint 192.0.2.10
     policy active-active
     ecs_from 192.0.2.0/24
-}`, 4, "ecs_from only applies to policy geo"},
+}`, 4, "ecs_from only applies to policies geo and nearest"},
 		{"geo endpoint on a non-geo policy", `failover www.example.org {
     endpoint 192.0.2.10
     endpoint 192.0.2.11 geo country:DE
-}`, 3, "endpoint 192.0.2.11 has geo/default, which only policy geo uses"},
+}`, 3, "endpoint 192.0.2.11 has geo, which only policy geo uses"},
 		{"default endpoint on a non-geo policy", `failover www.example.org {
     endpoint 192.0.2.10 default
-}`, 2, "has geo/default, which only policy geo uses"},
+}`, 2, "is marked default, which only policies geo and nearest use"},
 		{"bad ecs", `failover www.example.org {
     policy geo
     ecs maybe

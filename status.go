@@ -17,8 +17,11 @@ func nameStatus(m *managed, now time.Time) api.Name {
 	snap := m.controls()
 	out := api.Name{Name: name, Policy: m.cfg.Policy.String(), TTL: v.ttl, Answer: api.Answer{A: []string{}, AAAA: []string{}, CNAME: []string{}}}
 	g := 0
-	if m.route != nil {
+	switch {
+	case m.route != nil:
 		g = m.route.defaultGroup()
+	case m.near != nil:
+		g = 1 // the default endpoints: what a client without coordinates gets
 	}
 	serving := map[*endpoint]bool{}
 	for _, fam := range []*family{v.groups[g].a, v.groups[g].aaaa, v.groups[g].cname} {
@@ -84,6 +87,10 @@ func endpointStatus(ep *endpoint, snap *control.Snapshot, serving bool) api.Endp
 			streak = "success"
 		}
 		out.Streak = &api.Streak{Result: streak, Count: st.Streak}
+	}
+	if st.RTT > 0 {
+		rtt := st.RTT.Seconds()
+		out.RTT = &rtt
 	}
 	if !st.Since.IsZero() {
 		since := st.Since.UTC()

@@ -53,7 +53,8 @@ type Endpoint struct {
 	Check     string     `json:"check"`   // the check URL, or "none"
 	Priority  int        `json:"priority"`
 	Weight    uint32     `json:"weight"`
-	LastProbe *Probe     `json:"last_probe"` // null before the first probe and without a check
+	LastProbe *Probe     `json:"last_probe"`  // null before the first probe and without a check
+	RTT       *float64   `json:"rtt_seconds"` // smoothed round trip of its successful probes; null before one
 	Streak    *Streak    `json:"streak"`
 	Since     *time.Time `json:"since"` // when its state last changed
 	History   []Change   `json:"history"`

@@ -25,6 +25,7 @@ type Location struct {
 	// lack.
 	Latitude, Longitude float64
 	HasCoords           bool
+	Point               Point // the coordinates, ready for DistanceTo
 	Network             netip.Prefix
 }
 
@@ -79,13 +80,14 @@ type place struct {
 	continent, country, subdivision uint64
 	lat, lon                        float64
 	hasCoords                       bool
+	point                           Point // converted at open: a query pays no sine
 }
 
 // fill copies p into loc; both lookup paths use it, so that they cannot
 // disagree on what a record says.
 func (p *place) fill(loc *Location) {
 	loc.Continent, loc.Country, loc.Subdivision = p.continent, p.country, p.subdivision
-	loc.Latitude, loc.Longitude, loc.HasCoords = p.lat, p.lon, p.hasCoords
+	loc.Latitude, loc.Longitude, loc.HasCoords, loc.Point = p.lat, p.lon, p.hasCoords, p.point
 }
 
 // open reads path and checks that it is a City or Country database.
@@ -174,6 +176,9 @@ func decode(r maxminddb.Result) place {
 		p.subdivision = extend(p.country<<8|'-', s) // "US" + "-" + "CA" without building the string
 	}
 	p.lat, p.lon, p.hasCoords = decodeCoords(r)
+	if p.hasCoords {
+		p.point = NewPoint(p.lat, p.lon)
+	}
 	return p
 }
 

@@ -415,6 +415,7 @@ func (e *engine) sooner(m *Monitor) bool {
 
 // observe runs the tracker and publishes the state for queries; e.mu is held.
 func (e *engine) observe(m *Monitor, r probe.Result) (Transition, bool) {
+	m.smooth(r)
 	from := m.tracker.State()
 	if !m.tracker.Observe(r.OK()) {
 		m.record(r, Transition{}, false)
@@ -433,6 +434,9 @@ func (e *engine) after(m *Monitor, r probe.Result, late time.Duration, t Transit
 	}
 	if changed {
 		m.publish(t)
+	}
+	if r.OK() && r.RTT > 0 {
+		m.publishRTT()
 	}
 }
 

@@ -37,6 +37,7 @@ type Monitor struct {
 	prober  probe.Prober
 
 	state atomic.Uint32 // State; the only field the query path reads
+	rtt   atomic.Int64  // smoothed round trip of the successful probes, in ns; 0 before the first
 
 	// Owned by the engine (under engine.mu).
 	tracker  tracker
@@ -61,10 +62,42 @@ type Monitor struct {
 	refs int // guarded by Registry.mu
 }
 
+// RTT is the smoothed round trip of m's successful probes, 0 before the
+// first one.
+func (m *Monitor) RTT() time.Duration { return time.Duration(m.rtt.Load()) }
+
+// rttWeight is how much one probe moves the smoothed round trip: enough to
+// follow a real change within a few probes, little enough that one slow
+// probe does not reorder endpoints.
+const rttWeight = 0.3
+
+// smooth folds a successful probe's round trip into RTT; e.mu is held, so
+// only one probe of m updates it at a time.
+func (m *Monitor) smooth(r probe.Result) {
+	if !r.OK() || r.RTT <= 0 {
+		return
+	}
+	old := m.rtt.Load()
+	if old == 0 {
+		m.rtt.Store(int64(r.RTT))
+		return
+	}
+	m.rtt.Store(old + int64(rttWeight*float64(int64(r.RTT)-old)))
+}
+
+// WatchRTT calls l after every probe that updated RTT, on the probe's
+// goroutine; it returns a function that stops the calls.
+func (m *Monitor) WatchRTT(l func()) (unsubscribe func()) {
+	return m.subscribe(&subscription{rtt: l})
+}
+
 // subscription is one Subscribe call. It holds the listener so that it is
 // never of zero size: Go may give every allocation of a zero-size type one
 // and the same address, and all subscribers would then share one map key.
-type subscription struct{ listener Listener }
+type subscription struct {
+	listener Listener
+	rtt      func()
+}
 
 // NewMonitor makes a monitor; it does nothing until an engine runs it.
 func NewMonitor(key, address string, pace Pace, p probe.Prober) *Monitor {
@@ -88,7 +121,10 @@ func (m *Monitor) probing() bool {
 
 // Subscribe registers l and returns a function that removes it.
 func (m *Monitor) Subscribe(l Listener) (unsubscribe func()) {
-	s := &subscription{listener: l}
+	return m.subscribe(&subscription{listener: l})
+}
+
+func (m *Monitor) subscribe(s *subscription) (unsubscribe func()) {
 	m.mu.Lock()
 	if m.subscriptions == nil {
 		m.subscriptions = make(map[*subscription]struct{})
@@ -109,6 +145,19 @@ func (m *Monitor) publish(t Transition) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	for s := range m.subscriptions {
-		s.listener(t)
+		if s.listener != nil {
+			s.listener(t)
+		}
+	}
+}
+
+// publishRTT tells the round-trip watchers, as publish does transitions.
+func (m *Monitor) publishRTT() {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for s := range m.subscriptions {
+		if s.rtt != nil {
+			s.rtt()
+		}
 	}
 }

@@ -25,8 +25,9 @@ type Status struct {
 	LastAt   time.Time // when the latest probe ended
 	StreakOK bool      // whether the streak is of successes
 	Streak   int
-	Since    time.Time // the latest transition; zero before the first
-	History  []Change  // oldest first, at most historyLen
+	Since    time.Time     // the latest transition; zero before the first
+	History  []Change      // oldest first, at most historyLen
+	RTT      time.Duration // smoothed round trip of the successful probes
 }
 
 // record keeps a probe's outcome for Status; e.mu is held.
@@ -60,5 +61,6 @@ func (m *Monitor) Status() Status {
 	defer m.statusMu.Unlock()
 	s := m.status
 	s.History = append([]Change(nil), s.History...)
+	s.RTT = m.RTT()
 	return s
 }

@@ -17,9 +17,11 @@ const (
 	ActiveActive
 	Weighted
 	Geo
+	Nearest // by distance from the client's coordinates, per query
+	Fastest // by the probes' smoothed round trip from this server
 )
 
-var kindNames = [...]string{ActivePassive: "active-passive", ActiveActive: "active-active", Weighted: "weighted", Geo: "geo"}
+var kindNames = [...]string{ActivePassive: "active-passive", ActiveActive: "active-active", Weighted: "weighted", Geo: "geo", Nearest: "nearest", Fastest: "fastest"}
 
 func (k Kind) String() string { return kindNames[k] }
 
@@ -34,9 +36,10 @@ func Parse(s string) (Kind, error) {
 }
 
 // DefaultMaxAnswers is the answer count when max_answers is not set:
-// eight, as Route 53's multivalue answers, except for weighted, which picks one.
+// eight, as Route 53's multivalue answers, except for weighted and fastest,
+// which pick one.
 func (k Kind) DefaultMaxAnswers() int {
-	if k == Weighted {
+	if k == Weighted || k == Fastest {
 		return 1
 	}
 	return 8
@@ -55,12 +58,13 @@ type Member struct {
 //
 //   - ActivePassive (and Geo inside a region): the up members of the lowest
 //     priority tier that has any.
-//   - ActiveActive: every up member.
+//   - ActiveActive, Nearest and Fastest: every up member (the distance or
+//     the round trip narrows them down later).
 //   - Weighted: every up member of positive weight; weight 0 drains a member,
 //     which serves only when no member of positive weight is up.
 func Eligible(k Kind, ms []Member) (idx []int, allDown bool) {
 	switch k {
-	case ActiveActive:
+	case ActiveActive, Nearest, Fastest:
 		for i, m := range ms {
 			if m.Up {
 				idx = append(idx, i)

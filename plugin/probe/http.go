@@ -125,12 +125,12 @@ func (p *httpProber) Probe(ctx context.Context) Result {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	r := p.do(ctx)
+	r := p.do(ctx, start)
 	r.Duration = time.Since(start)
 	return r
 }
 
-func (p *httpProber) do(ctx context.Context) Result {
+func (p *httpProber) do(ctx context.Context, start time.Time) Result {
 	raw, err := dialer.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
 		return classify(err, ctx.Err(), p.timeout)
@@ -166,6 +166,7 @@ func (p *httpProber) do(ctx context.Context) Result {
 		readers.Put(br)
 	}()
 	resp, err := readFinal(br)
+	rtt := time.Since(start) // the server's answer, not the body's size, is the round trip
 	if err != nil {
 		if limit.N <= 0 {
 			return Result{Kind: Protocol, Detail: fmt.Sprintf("response headers exceed %d KiB", maxHeader>>10)}
@@ -177,14 +178,14 @@ func (p *httpProber) do(ctx context.Context) Result {
 			Detail: fmt.Sprintf("HTTP status %d, expected %s", resp.StatusCode, p.expect)}
 	}
 	if p.body == nil {
-		return Result{Kind: OK, Status: resp.StatusCode}
+		return Result{Kind: OK, Status: resp.StatusCode, RTT: rtt}
 	}
 	// What is left of the header allowance may hold the start of the body;
 	// the body gets its own.
 	limit.N += MaxBody
 	head, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
 	if bytes.Contains(head, p.body) {
-		return Result{Kind: OK, Status: resp.StatusCode}
+		return Result{Kind: OK, Status: resp.StatusCode, RTT: rtt}
 	}
 	if err != nil {
 		return p.failed(ctx, err, resp.StatusCode)

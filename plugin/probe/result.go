@@ -60,6 +60,7 @@ type Result struct {
 	Status   int           // HTTP status, when one was read
 	Detail   string        // human-readable reason for a failure
 	Duration time.Duration // from dial to verdict
+	RTT      time.Duration // of a success: from dial to the status line (HTTP) or the connection (TCP)
 }
 
 // OK reports whether the probe succeeded.

@@ -21,6 +21,7 @@ func (p *tcpProber) Probe(ctx context.Context) Result {
 		r.Duration = time.Since(start)
 		return r
 	}
+	rtt := time.Since(start)
 	closeReset(conn)
-	return Result{Kind: OK, Duration: time.Since(start)}
+	return Result{Kind: OK, Duration: rtt, RTT: rtt}
 }

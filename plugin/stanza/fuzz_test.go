@@ -10,11 +10,14 @@ func FuzzParseLocation(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if loc.Kind < Continent || loc.Kind > Subdivision {
+		if loc.Kind < Continent || loc.Kind > Net {
 			t.Fatalf("Expected a known kind for %q, got %d", s, loc.Kind)
 		}
+		if loc.Kind == Net && (!loc.Prefix.IsValid() || loc.Prefix.Masked() != loc.Prefix || loc.Prefix.Addr().Is4In6()) {
+			t.Fatalf("Expected a masked prefix of a plain family for %q, got %v", s, loc.Prefix)
+		}
 		// The code is matched against the database's upper-case ASCII codes.
-		for i := 0; i < len(loc.Code); i++ {
+		for i := 0; i < len(loc.Code) && loc.Kind != Net; i++ {
 			if c := loc.Code[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' {
 				t.Fatalf("Expected an upper-case ASCII code for %q, got %q", s, loc.Code)
 			}

@@ -23,7 +23,7 @@ import (
 var properties = []string{
 	"policy", "endpoint", "ttl", "check", "interval", "fast_interval", "timeout", "fall", "rise",
 	"expect", "host", "header", "body", "tls_servername", "tls_skip_verify", "max_answers",
-	"geoip", "ecs", "ecs_from", "all_down", "fallthrough",
+	"geoip", "ecs", "ecs_from", "all_down", "fallthrough", "fence", "sticky",
 }
 
 // parser holds what is only needed while reading one block.
@@ -332,6 +332,19 @@ func (p *parser) property() error {
 			return err
 		}
 		s.Fallthrough = true
+	case "fence":
+		if len(args) == 0 {
+			return c.Err("fence needs at least one LOCATION whose clients stay inside it, such as continent:EU or net:10.0.0.0/8")
+		}
+		for _, a := range args {
+			loc, err := parseLocation(a)
+			if err != nil {
+				return c.Errf("fence: %v", err)
+			}
+			s.Fence = append(s.Fence, loc)
+		}
+	case "sticky":
+		return p.sticky(args)
 	default:
 		return c.Errf("unknown property %q in failover block; allowed are %s", prop, strings.Join(properties, ", "))
 	}
@@ -356,7 +369,28 @@ func (p *parser) checkURL(v string) error {
 	return nil
 }
 
-// endpoint reads: ADDRESS [priority N] [weight N] [geo LOCATION...] [default] [check URL]
+// sticky reads: sticky [V4BITS [V6BITS]]
+func (p *parser) sticky(args []string) error {
+	s := p.s
+	if len(args) > 2 {
+		return p.c.Errf("sticky takes at most an IPv4 and an IPv6 prefix length, as in: sticky 24 56; got %d values", len(args))
+	}
+	s.Sticky, s.StickyV4, s.StickyV6 = true, DefaultStickyV4, DefaultStickyV6
+	var err error
+	if len(args) > 0 {
+		if s.StickyV4, err = p.integer("sticky's IPv4 prefix length", args[0], 1, 32); err != nil {
+			return err
+		}
+	}
+	if len(args) > 1 {
+		if s.StickyV6, err = p.integer("sticky's IPv6 prefix length", args[1], 1, 128); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endpoint reads: ADDRESS [priority N] [weight N] [geo LOCATION...] [default] [check URL] [at LAT LON]
 func (p *parser) endpoint(args []string) error {
 	c, s := p.c, p.s
 	if len(args) == 0 {
@@ -420,6 +454,15 @@ func (p *parser) endpoint(args []string) error {
 			}
 		case "default":
 			e.Default = true
+		case "at":
+			if i+2 >= len(args) {
+				return c.Errf("endpoint %s: at needs a LATITUDE and a LONGITUDE in degrees, as in: at 50.11 8.68", raw)
+			}
+			at, err := coordinates(args[i+1], args[i+2])
+			if err != nil {
+				return c.Errf("endpoint %s: %v", raw, err)
+			}
+			e.At, i = at, i+2
 		case "geo":
 			n := 0
 			for i+1 < len(args) && strings.Contains(args[i+1], ":") || i+1 < len(args) && strings.EqualFold(args[i+1], "default") {
@@ -440,7 +483,7 @@ func (p *parser) endpoint(args []string) error {
 				return c.Errf("endpoint %s: geo needs at least one LOCATION, such as country:DE, continent:EU or subdivision:US-CA", raw)
 			}
 		default:
-			return c.Errf("endpoint %s: unknown option %q; allowed are priority N, weight N, geo LOCATION..., default and check URL", raw, args[i])
+			return c.Errf("endpoint %s: unknown option %q; allowed are priority N, weight N, geo LOCATION..., default, check URL and at LATITUDE LONGITUDE", raw, args[i])
 		}
 	}
 	for _, prev := range s.Endpoints {
@@ -450,6 +493,16 @@ func (p *parser) endpoint(args []string) error {
 	}
 	s.Endpoints = append(s.Endpoints, e)
 	return nil
+}
+
+// coordinates reads a latitude and a longitude in decimal degrees.
+func coordinates(lat, lon string) (*Coordinates, error) {
+	la, err1 := strconv.ParseFloat(lat, 64)
+	lo, err2 := strconv.ParseFloat(lon, 64)
+	if err1 != nil || err2 != nil || math.IsNaN(la) || math.IsNaN(lo) || la < -90 || la > 90 || lo < -180 || lo > 180 {
+		return nil, fmt.Errorf("at %q %q is not a position; give a latitude from -90 to 90 and a longitude from -180 to 180 in decimal degrees, as in: at 50.11 8.68", lat, lon)
+	}
+	return &Coordinates{Lat: la, Lon: lo}, nil
 }
 
 // looksNumeric catches typos such as 192.0.2.300, which IsDomainName accepts.
@@ -523,28 +576,75 @@ func (p *parser) line(prop string) int {
 
 func (p *parser) finishGeo() error {
 	s := p.s
-	if s.Policy != policy.Geo {
-		for _, e := range s.Endpoints {
-			if len(e.Geo) > 0 || e.Default {
-				return Errorf(s.File, e.Line, "endpoint %s has geo/default, which only policy geo uses; add policy geo or remove them", e.Address)
-			}
-		}
+	if err := p.finishEndpointsByPolicy(); err != nil {
+		return err
+	}
+	if !s.ByClient() {
 		for _, prop := range []string{"geoip", "ecs", "ecs_from"} {
 			if line, ok := p.seen[prop]; ok {
-				return Errorf(s.File, line, "%s only applies to policy geo", prop)
+				return Errorf(s.File, line, "%s only applies to policies geo and nearest and to sticky answers", prop)
 			}
 		}
-		return nil
 	}
-	if s.GeoIP == "" {
-		return Errorf(s.File, p.line("policy"), "policy geo needs a database: add geoip FILE with a MaxMind GeoIP2 or GeoLite2 City or Country .mmdb")
+	if line, ok := p.seen["fence"]; ok && s.Policy != policy.Geo {
+		return Errorf(s.File, line, "fence only applies to policy geo")
+	}
+	if line, ok := p.seen["sticky"]; ok && s.Policy != policy.Weighted && s.Policy != policy.ActiveActive && s.Policy != policy.Nearest {
+		return Errorf(s.File, line, "sticky applies to policies weighted, active-active and nearest, not %s", s.Policy)
+	}
+	if s.NeedsDB() && s.GeoIP == "" {
+		return Errorf(s.File, p.line("policy"), "policy %s needs a database: add geoip FILE with a MaxMind GeoIP2 or GeoLite2 %s .mmdb", s.Policy, map[bool]string{true: "City", false: "City or Country"}[s.Policy == policy.Nearest])
+	}
+	if s.Policy != policy.Geo && s.Policy != policy.Nearest {
+		return nil
 	}
 	hasDefault := false
 	for _, e := range s.Endpoints {
 		hasDefault = hasDefault || e.Default
 	}
 	if !hasDefault {
-		return Errorf(s.File, p.line("policy"), "policy geo needs a catch-all: mark at least one endpoint default, as in: endpoint 192.0.2.30 default")
+		return Errorf(s.File, p.line("policy"), "policy %s needs a catch-all for clients it cannot place: mark at least one endpoint default, as in: endpoint 192.0.2.30 default", s.Policy)
+	}
+	return p.finishFence()
+}
+
+// finishEndpointsByPolicy checks that each endpoint's options fit the
+// policy, at the endpoint's line.
+func (p *parser) finishEndpointsByPolicy() error {
+	s := p.s
+	for i := range s.Endpoints {
+		e := &s.Endpoints[i]
+		if len(e.Geo) > 0 && s.Policy != policy.Geo {
+			return Errorf(s.File, e.Line, "endpoint %s has geo, which only policy geo uses; add policy geo or remove it", e.Address)
+		}
+		if e.Default && s.Policy != policy.Geo && s.Policy != policy.Nearest {
+			return Errorf(s.File, e.Line, "endpoint %s is marked default, which only policies geo and nearest use; add one of them or remove it", e.Address)
+		}
+		if e.At != nil && s.Policy != policy.Nearest {
+			return Errorf(s.File, e.Line, "endpoint %s has at, which only policy nearest uses; add policy nearest or remove it", e.Address)
+		}
+		if s.Policy == policy.Nearest && e.At == nil && !e.Default {
+			return Errorf(s.File, e.Line, "endpoint %s has no position: policy nearest needs at LATITUDE LONGITUDE on each endpoint (or default, for clients without coordinates)", e.Address)
+		}
+		if s.Policy == policy.Fastest && s.CheckURL(e) == "" {
+			return Errorf(s.File, e.Line, "endpoint %s has no check: policy fastest ranks endpoints by their probes' round trip; give it a check URL", e.Address)
+		}
+	}
+	return nil
+}
+
+// finishFence checks that every fenced location has endpoints of its own:
+// its clients may be answered by nobody else.
+func (p *parser) finishFence() error {
+	s := p.s
+	for _, f := range s.Fence {
+		named := false
+		for _, e := range s.Endpoints {
+			named = named || slices.Contains(e.Geo, f)
+		}
+		if !named {
+			return Errorf(s.File, p.line("fence"), "fence %s: no endpoint serves %s, so its clients could never be answered; add it to the geo list of the endpoints that may answer them", f, f)
+		}
 	}
 	return nil
 }

@@ -63,6 +63,47 @@ type Stanza struct {
 	GeoIPLine int
 	ECS       bool
 	ECSFrom   []netip.Prefix
+
+	Fence    []Location // clients in these are answered only from inside
+	Sticky   bool
+	StickyV4 int // the client subnet that keeps its endpoints, in bits
+	StickyV6 int
+}
+
+// Sticky subnets when sticky gives no lengths: a customer's /24 or /56.
+const (
+	DefaultStickyV4 = 24
+	DefaultStickyV6 = 56
+)
+
+// NeedsDB reports whether routing needs the geoip database: net: locations
+// alone do not.
+func (s *Stanza) NeedsDB() bool {
+	if s.Policy == policy.Nearest {
+		return true
+	}
+	if s.Policy != policy.Geo {
+		return false
+	}
+	for _, e := range s.Endpoints {
+		for _, l := range e.Geo {
+			if l.Kind != Net {
+				return true
+			}
+		}
+	}
+	for _, l := range s.Fence {
+		if l.Kind != Net {
+			return true
+		}
+	}
+	return false
+}
+
+// ByClient reports whether answers depend on who asks, so that the client's
+// address (or ECS) is read.
+func (s *Stanza) ByClient() bool {
+	return s.Policy == policy.Geo || s.Policy == policy.Nearest || s.Sticky
 }
 
 // Endpoint is one endpoint line.
@@ -76,7 +117,11 @@ type Endpoint struct {
 	Default  bool
 	Check    string // URL template overriding the stanza's; "none" turns the check off
 	HasCheck bool
+	At       *Coordinates // where it is, for policy nearest
 }
+
+// Coordinates are a latitude and longitude in degrees.
+type Coordinates struct{ Lat, Lon float64 }
 
 // IsHost reports whether the endpoint is a host name (served as a CNAME).
 func (e *Endpoint) IsHost() bool { return !e.IP.IsValid() }
