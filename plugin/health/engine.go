@@ -156,7 +156,7 @@ func (e *engine) firstProbe(m *Monitor) {
 		e.mu.Unlock()
 		return
 	}
-	t, changed := e.observe(m, r)
+	o := e.observe(m, r)
 	sooner := false
 	if m.added { // add came while this probe ran: the schedule starts now
 		m.due = e.next(m)
@@ -167,7 +167,7 @@ func (e *engine) firstProbe(m *Monitor) {
 	if sooner {
 		e.poke()
 	}
-	e.after(m, r, 0, t, changed)
+	e.after(m, r, 0, o)
 }
 
 // add starts steady probing of m, at a phase of its interval that spreads
@@ -366,7 +366,7 @@ func (e *engine) finish(m *Monitor, r probe.Result, late time.Duration) {
 		e.mu.Unlock()
 		return
 	}
-	t, changed := e.observe(m, r)
+	o := e.observe(m, r)
 	m.due = e.next(m)
 	heap.Push(&e.queue, m)
 	sooner := e.sooner(m)
@@ -374,7 +374,7 @@ func (e *engine) finish(m *Monitor, r probe.Result, late time.Duration) {
 	if sooner {
 		e.poke()
 	}
-	e.after(m, r, late, t, changed)
+	e.after(m, r, late, o)
 }
 
 // pass keeps m's schedule without probing it.
@@ -413,30 +413,40 @@ func (e *engine) sooner(m *Monitor) bool {
 	return e.wakeAt.IsZero() || m.due.Before(e.wakeAt)
 }
 
-// observe runs the tracker and publishes the state for queries; e.mu is held.
-func (e *engine) observe(m *Monitor, r probe.Result) (Transition, bool) {
-	m.smooth(r)
-	from := m.tracker.State()
-	if !m.tracker.Observe(r.OK()) {
-		m.record(r, Transition{}, false)
-		return Transition{}, false
-	}
-	to := m.tracker.State()
-	m.state.Store(uint32(to))
-	t := Transition{Monitor: m, From: from, To: to, Result: r}
-	m.record(r, t, true)
-	return t, true
+// outcome is what one probe changed, for after to announce once e.mu is
+// released.
+type outcome struct {
+	t          Transition
+	changed    bool // t is a transition
+	reweighted bool // the reported weight or its problem changed
 }
 
-func (e *engine) after(m *Monitor, r probe.Result, late time.Duration, t Transition, changed bool) {
+// observe runs the tracker and publishes the state for queries; e.mu is held.
+func (e *engine) observe(m *Monitor, r probe.Result) outcome {
+	m.smooth(r)
+	o := outcome{reweighted: m.noteWeight(r)}
+	from := m.tracker.State()
+	if o.changed = m.tracker.Observe(r.OK()); o.changed {
+		to := m.tracker.State()
+		m.state.Store(uint32(to))
+		o.t = Transition{Monitor: m, From: from, To: to, Result: r}
+	}
+	m.record(r, o.t, o.changed)
+	return o
+}
+
+func (e *engine) after(m *Monitor, r probe.Result, late time.Duration, o outcome) {
 	if e.onResult != nil {
 		e.onResult(m, r, late)
 	}
-	if changed {
-		m.publish(t)
+	if o.changed {
+		m.publish(o.t)
 	}
 	if r.OK() && r.RTT > 0 {
 		m.publishRTT()
+	}
+	if o.reweighted {
+		m.publishWeight()
 	}
 }
 

@@ -39,6 +39,8 @@ type Monitor struct {
 	state atomic.Uint32 // State; the only field the query path reads
 	rtt   atomic.Int64  // smoothed round trip of the successful probes, in ns; 0 before the first
 
+	weight atomic.Pointer[reportedWeight] // what the latest successful probe reported; nil before one did
+
 	// Owned by the engine (under engine.mu).
 	tracker  tracker
 	phase    time.Time     // steady probes run at phase + k*Interval
@@ -97,6 +99,7 @@ func (m *Monitor) WatchRTT(l func()) (unsubscribe func()) {
 type subscription struct {
 	listener Listener
 	rtt      func()
+	weight   func()
 }
 
 // NewMonitor makes a monitor; it does nothing until an engine runs it.
@@ -142,22 +145,27 @@ func (m *Monitor) subscribe(s *subscription) (unsubscribe func()) {
 // returns only once no call of its listener is running: a configuration
 // stopped by a reload hears nothing after its stop.
 func (m *Monitor) publish(t Transition) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	for s := range m.subscriptions {
+	m.notify(func(s *subscription) {
 		if s.listener != nil {
 			s.listener(t)
 		}
-	}
+	})
 }
 
 // publishRTT tells the round-trip watchers, as publish does transitions.
 func (m *Monitor) publishRTT() {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	for s := range m.subscriptions {
+	m.notify(func(s *subscription) {
 		if s.rtt != nil {
 			s.rtt()
 		}
+	})
+}
+
+// notify calls tell for every subscription under the read lock (see publish).
+func (m *Monitor) notify(tell func(*subscription)) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for s := range m.subscriptions {
+		tell(s)
 	}
 }

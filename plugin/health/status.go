@@ -28,6 +28,12 @@ type Status struct {
 	Since    time.Time     // the latest transition; zero before the first
 	History  []Change      // oldest first, at most historyLen
 	RTT      time.Duration // smoothed round trip of the successful probes
+
+	// What the latest successful probe reported, as Weight and
+	// WeightProblem give it.
+	Weight        uint32
+	WeightOK      bool
+	WeightProblem string
 }
 
 // record keeps a probe's outcome for Status; e.mu is held.
@@ -62,5 +68,7 @@ func (m *Monitor) Status() Status {
 	s := m.status
 	s.History = append([]Change(nil), s.History...)
 	s.RTT = m.RTT()
+	w := m.reported()
+	s.Weight, s.WeightOK, s.WeightProblem = w.weight, w.ok, w.problem
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,28 @@ func FuzzValidateURL(f *testing.F) {
 			default:
 				t.Errorf("Expected a tcp or http prober, got %T for %q", p, template)
 			}
+		}
+	})
+}
+
+func FuzzParseWeight(f *testing.F) {
+	for _, s := range []string{"0", "65535", "65536", "-1", "abc", "12abc", "  42  \r", "", "+1", "007", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		w, problem := parseWeight(s)
+		if problem != "" {
+			// The text quotes at most quoteLimit bytes, escaped, of what
+			// it saw: a log line stays one short line.
+			if w != 0 || len(problem) > 4*quoteLimit+80 || strings.ContainsAny(problem, "\r\n") {
+				t.Fatalf("Expected a short one-line problem and no weight for %q, got %d and %q", s, w, problem)
+			}
+			return
+		}
+		// A weight is the number the text spells, leading zeros aside.
+		digits := strings.TrimLeft(strings.Trim(s, " \t\r"), "0")
+		if w > MaxWeight || digits != strings.TrimLeft(strconv.Itoa(int(w)), "0") {
+			t.Fatalf("Expected %q to give the weight it spells, up to %d, got %d", s, MaxWeight, w)
 		}
 	})
 }

@@ -35,6 +35,7 @@ type httpProber struct {
 	request []byte      // the whole request, written in one go
 	expect  Codes
 	body    []byte
+	weight  WeightSource
 	timeout time.Duration
 }
 
@@ -46,7 +47,7 @@ func newHTTP(s Spec, u *url.URL) (*httpProber, error) {
 			port = "443"
 		}
 	}
-	p := &httpProber{addr: net.JoinHostPort(u.Hostname(), port), expect: s.Expect, timeout: s.Timeout}
+	p := &httpProber{addr: net.JoinHostPort(u.Hostname(), port), expect: s.Expect, weight: s.WeightFrom, timeout: s.Timeout}
 	if len(p.expect) == 0 {
 		p.expect = defaultCodes
 	}
@@ -177,21 +178,52 @@ func (p *httpProber) do(ctx context.Context, start time.Time) Result {
 		return Result{Kind: Status, Status: resp.StatusCode,
 			Detail: fmt.Sprintf("HTTP status %d, expected %s", resp.StatusCode, p.expect)}
 	}
-	if p.body == nil {
-		return Result{Kind: OK, Status: resp.StatusCode, RTT: rtt}
+	ok := Result{Kind: OK, Status: resp.StatusCode, RTT: rtt}
+	if p.weight.Header != "" {
+		ok.setWeight(p.weight.fromHeader(resp.Header))
+	}
+	if p.body == nil && !p.weight.Body {
+		return ok
 	}
 	// What is left of the header allowance may hold the start of the body;
 	// the body gets its own.
 	limit.N += MaxBody
-	head, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
-	if bytes.Contains(head, p.body) {
-		return Result{Kind: OK, Status: resp.StatusCode, RTT: rtt}
+	head, err := readHead(resp.Body, p.body == nil)
+	if p.body != nil && !bytes.Contains(head, p.body) {
+		if err != nil {
+			return p.failed(ctx, err, resp.StatusCode)
+		}
+		return Result{Kind: Body, Status: resp.StatusCode,
+			Detail: fmt.Sprintf("body does not contain %q in its first %d KiB", p.body, MaxBody>>10)}
 	}
-	if err != nil {
-		return p.failed(ctx, err, resp.StatusCode)
+	if p.weight.Body {
+		ok.setWeight(fromBody(head, err, func(err error) string { return p.failed(ctx, err, 0).Reason() }))
 	}
-	return Result{Kind: Body, Status: resp.StatusCode,
-		Detail: fmt.Sprintf("body does not contain %q in its first %d KiB", p.body, MaxBody>>10)}
+	return ok
+}
+
+// readHead reads the start of a body: its first MaxBody bytes, where the
+// body text is searched for, or with toLine only up to the end of the first
+// line, which is all a weight needs. The end of the body is no error.
+func readHead(body io.Reader, toLine bool) ([]byte, error) {
+	r := io.LimitReader(body, MaxBody)
+	head := make([]byte, 0, 512)
+	for {
+		if len(head) == cap(head) {
+			head = append(head, 0)[:len(head)] // let append pick the growth
+		}
+		n, err := r.Read(head[len(head):cap(head)])
+		head = head[:len(head)+n]
+		if toLine && bytes.IndexByte(head[len(head)-n:], '\n') >= 0 {
+			return head, nil
+		}
+		if err == io.EOF {
+			return head, nil
+		}
+		if err != nil {
+			return head, err
+		}
+	}
 }
 
 // closeReset closes a probe's connection with a reset rather than the

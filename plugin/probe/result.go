@@ -31,11 +31,13 @@ const (
 	DNS           // the check URL's host name did not resolve
 	Protocol      // the peer answered something that is not HTTP
 	Error         // anything else (bad route, no such address, ...)
+	Inverted      // the check passed, and invert makes a pass a failure
 )
 
 var kindNames = [...]string{
 	OK: "success", Timeout: "timeout", Refused: "refused", Reset: "reset", TLS: "tls",
 	Status: "status", Body: "body", DNS: "dns", Protocol: "protocol", Error: "error",
+	Inverted: "inverted",
 }
 
 func (k Kind) String() string {
@@ -58,9 +60,24 @@ func Kinds() []Kind {
 type Result struct {
 	Kind     Kind
 	Status   int           // HTTP status, when one was read
-	Detail   string        // human-readable reason for a failure
+	Detail   string        // human-readable reason for a failure, or what an inverted success inverted
 	Duration time.Duration // from dial to verdict
 	RTT      time.Duration // of a success: from dial to the status line (HTTP) or the connection (TCP)
+
+	// The weight a weight_from check's response reported. Only a success
+	// reports one; WeightOK is false when it did not, and WeightProblem
+	// then says why, if the response had something wrong where the weight
+	// should be. A zero Result thus reports no weight rather than weight 0,
+	// which would drain the endpoint.
+	Weight        uint32 // 0 to 65535, when WeightOK
+	WeightOK      bool
+	WeightProblem string
+}
+
+// setWeight records what a weight_from check read: a weight, or the
+// problem that kept it from one.
+func (r *Result) setWeight(w uint32, problem string) {
+	r.Weight, r.WeightOK, r.WeightProblem = w, problem == "", problem
 }
 
 // OK reports whether the probe succeeded.

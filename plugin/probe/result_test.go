@@ -14,8 +14,8 @@ func TestResultReason(t *testing.T) {
 // Metrics label probes by kind, so every kind needs its own name.
 func TestKinds(t *testing.T) {
 	ks := Kinds()
-	if len(ks) != int(Error)+1 {
-		t.Fatalf("Expected %d kinds, got %d", int(Error)+1, len(ks))
+	if len(ks) != int(Inverted)+1 {
+		t.Fatalf("Expected %d kinds, got %d", int(Inverted)+1, len(ks))
 	}
 	seen := map[string]bool{}
 	for i, k := range ks {

@@ -32,6 +32,8 @@ type Spec struct {
 	Body          string
 	TLSServerName string
 	TLSSkipVerify bool
+	Invert        bool         // up when the check fails, down when it passes
+	WeightFrom    WeightSource // where a response reports the endpoint's weight; zero for nowhere
 }
 
 // Prober runs a probe. Implementations must return by the context's deadline.
@@ -175,6 +177,7 @@ func (s Spec) Key(address string) string {
 	b.WriteString(strings.ReplaceAll(s.URL, placeholder, address))
 	// Free-form values are quoted so that none can pass for a separator.
 	fmt.Fprintf(&b, "|%s|%s|%q|%q|%v|%q", s.Timeout, s.Expect, s.Host, s.Body, s.TLSSkipVerify, s.TLSServerName)
+	fmt.Fprintf(&b, "|%v|%q", s.Invert, s.WeightFrom)
 	for _, h := range s.Headers {
 		fmt.Fprintf(&b, "|%q=%q", h[0], h[1])
 	}
@@ -187,10 +190,19 @@ func New(s Spec, address string) (Prober, error) {
 	if err != nil {
 		return nil, err
 	}
-	if u.Scheme == "tcp" {
-		return &tcpProber{addr: u.Host, timeout: s.Timeout}, nil
+	if err := s.WeightFrom.validate(u.Scheme, s.Invert); err != nil {
+		return nil, err
 	}
-	return newHTTP(s, u)
+	var p Prober
+	if u.Scheme == "tcp" {
+		p = &tcpProber{addr: u.Host, timeout: s.Timeout}
+	} else if p, err = newHTTP(s, u); err != nil {
+		return nil, err
+	}
+	if s.Invert {
+		p = invertProber{check: p}
+	}
+	return p, nil
 }
 
 // dialer is shared by every probe: it holds no state beyond its settings.

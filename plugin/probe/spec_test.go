@@ -119,6 +119,8 @@ func TestSpecKey(t *testing.T) {
 		"Body":          func(s *Spec) { s.Body = "OK" },
 		"TLSServerName": func(s *Spec) { s.TLSServerName = "" },
 		"TLSSkipVerify": func(s *Spec) { s.TLSSkipVerify = true },
+		"Invert":        func(s *Spec) { s.Invert = true },
+		"WeightFrom":    func(s *Spec) { s.WeightFrom = WeightSource{Body: true} },
 	}
 	typ := reflect.TypeFor[Spec]()
 	for i := range typ.NumField() {
@@ -150,6 +152,17 @@ func TestSpecKey(t *testing.T) {
 			{URL: base.URL, Headers: [][2]string{{"A", `1"|"B"="2`}}},
 		},
 	}
+	// Header names are case-insensitive; a header and the body are not
+	// the same source, whatever the header is called.
+	lower, upper := base, base
+	lower.WeightFrom, upper.WeightFrom = WeightSource{Header: "x-weight"}, WeightSource{Header: "X-Weight"}
+	if lower.Key(addr) != upper.Key(addr) {
+		t.Errorf("Expected weight_from header names that differ in case only to share a key, got %q and %q", lower.Key(addr), upper.Key(addr))
+	}
+	pairs = append(pairs, [2]Spec{
+		{URL: base.URL, WeightFrom: WeightSource{Body: true}},
+		{URL: base.URL, WeightFrom: WeightSource{Header: "body"}},
+	})
 	for _, p := range pairs {
 		if p[0].Key(addr) == p[1].Key(addr) {
 			t.Errorf("Expected different checks to have different keys, got %q for both", p[0].Key(addr))
