@@ -308,3 +308,8 @@ func (o operator) Alerts(alerts []api.Alert) api.AlertResult {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// Failback is a stub: the owner of this package replaces it.
+func (o operator) Failback(name, reason string) (api.FailbackResult, error) {
+	return api.FailbackResult{}, &api.Problem{Status: http.StatusNotImplemented, Message: "not implemented"}
+}

@@ -169,3 +169,22 @@ func runTTL(ctx context.Context, s *session, args []string) error {
 	return s.waitUntil(ctx, t.CutoverReadyAt, fmt.Sprintf("for every cache to hold %s at most %ds", name, t.TTL),
 		fmt.Sprintf("every cache holds %s at most %ds", name, t.TTL), ttlReader(s.api, name, t))
 }
+
+func runFailback(ctx context.Context, s *session, args []string) error {
+	fs := flags("failback")
+	reason := fs.String("reason", "", "why now, for the server's log")
+	pos, err := s.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	name, err := fqdn(pos[0])
+	if err != nil {
+		return err
+	}
+	f, err := s.api.failback(ctx, name, api.FailbackRequest{Reason: *reason})
+	if err != nil {
+		return err
+	}
+	printFailback(s.stdout, f)
+	return nil
+}

@@ -186,3 +186,9 @@ func (c *client) clearTTL(ctx context.Context, name string) (api.Cleared, error)
 	_, err := c.do(ctx, http.MethodDelete, namePath(name)+"/ttl", nil, nil, &cl)
 	return cl, err
 }
+
+func (c *client) failback(ctx context.Context, name string, req api.FailbackRequest) (api.FailbackResult, error) {
+	var f api.FailbackResult
+	_, err := c.do(ctx, http.MethodPost, namePath(name)+"/failback", nil, req, &f)
+	return f, err
+}

@@ -25,6 +25,7 @@ var commands = []*command{
 	{"clear", "NAME ADDRESS | --all ADDRESS", "remove an override", runClear},
 	{"drain", "NAME ADDRESS [--reason TEXT] [--wait] | --all ADDRESS [--reason TEXT] [--wait]", "override drain; --wait then waits until no cache can still hold the endpoint", runDrain},
 	{"ttl", "NAME SECONDS --for DURATION [--wait] | NAME --clear", "lower the TTL for a while; --wait waits until caches hold at most SECONDS; --clear restores it", runTTL},
+	{"failback", "NAME [--reason TEXT]", "return a name that failback manual holds on its backup to its first choice", runFailback},
 }
 
 func lookup(name string) *command {

@@ -81,6 +81,10 @@ func TestUsage(t *testing.T) {
 		{"ttl", "www.example.org", "thirty", "--for", "30m"},
 		{"ttl", "www.example.org", "30", "--for", "soon"},
 		{"ttl", "www.example.org", "30", "--clear"},
+		{"failback"},
+		{"failback", "www.example.org", "192.0.2.10"},
+		{"failback", "www.example.org", "--reason"},
+		{"failback", "."},
 	} {
 		r := f.run(t, args...)
 		r.want(t, exitUsage)
@@ -97,7 +101,7 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
 		r := runCLI(t, nil, args...)
 		r.want(t, exitOK)
-		for _, want := range []string{"usage: failoverctl", "drain NAME ADDRESS", "FAILOVER_TOKEN", "Exit codes:", "  5    a --wait ended", "  130  interrupted"} {
+		for _, want := range []string{"usage: failoverctl", "drain NAME ADDRESS", "failback NAME [--reason TEXT]", "FAILOVER_TOKEN", "Exit codes:", "  5    a --wait ended", "  130  interrupted"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("%q: help lacks %q", args, want)
 			}

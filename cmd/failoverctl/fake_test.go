@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +19,8 @@ import (
 )
 
 // fakeAPI is the operator API's contract kept in memory, on loopback: the
-// names it is given, with overrides and lowered TTLs that later reads show.
+// names it is given, with overrides, lowered TTLs and pending failbacks that
+// later reads show.
 type fakeAPI struct {
 	*httptest.Server
 	token  string        // "" takes every request from loopback
@@ -27,6 +31,7 @@ type fakeAPI struct {
 	names     map[string]api.Name
 	overrides map[[2]string]api.Override // by name ("*" for every name) and address
 	ttls      map[string]api.TTL
+	pending   map[string]api.FailbackPending
 	seen      []request
 }
 
@@ -34,6 +39,7 @@ type fakeAPI struct {
 type request struct {
 	method, uri, auth string
 	name, address     string // path values, unescaped
+	body              string
 }
 
 func newFake(t *testing.T, names ...api.Name) *fakeAPI {
@@ -43,6 +49,7 @@ func newFake(t *testing.T, names ...api.Name) *fakeAPI {
 		names:     map[string]api.Name{},
 		overrides: map[[2]string]api.Override{},
 		ttls:      map[string]api.TTL{},
+		pending:   map[string]api.FailbackPending{},
 	}
 	for _, n := range names {
 		f.order = append(f.order, n.Name)
@@ -58,6 +65,7 @@ func newFake(t *testing.T, names ...api.Name) *fakeAPI {
 	mux.HandleFunc("DELETE /v1/endpoints/{address}/override", f.clearOverride)
 	mux.HandleFunc("PUT /v1/names/{name}/ttl", f.setTTL)
 	mux.HandleFunc("DELETE /v1/names/{name}/ttl", f.clearTTL)
+	mux.HandleFunc("POST /v1/names/{name}/failback", f.failback)
 	f.Server = httptest.NewServer(f.guard(mux))
 	t.Cleanup(f.Close)
 	return f
@@ -67,8 +75,10 @@ func newFake(t *testing.T, names ...api.Name) *fakeAPI {
 // reads from beyond loopback too, and without a token only loopback is served.
 func (f *fakeAPI) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		f.mu.Lock()
-		f.seen = append(f.seen, request{method: r.Method, uri: r.RequestURI, auth: r.Header.Get("Authorization")})
+		f.seen = append(f.seen, request{method: r.Method, uri: r.RequestURI, auth: r.Header.Get("Authorization"), body: string(body)})
 		i := len(f.seen) - 1
 		f.mu.Unlock()
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
@@ -142,6 +152,9 @@ func (f *fakeAPI) view(n api.Name) api.Name {
 	if t, ok := f.ttls[n.Name]; ok {
 		n.TemporaryTTL = &t
 		n.TTL = t.TTL
+	}
+	if p, ok := f.pending[n.Name]; ok {
+		n.FailbackPending = &p
 	}
 	return n
 }
@@ -301,6 +314,54 @@ func (f *fakeAPI) clearTTL(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, api.Cleared{Cleared: had})
 }
 
+// failback ends a pending failback when the name's first choice is up, and
+// answers with the first choice from then on.
+func (f *fakeAPI) failback(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, ok := f.lookup(w, r.PathValue("name"))
+	if !ok {
+		return
+	}
+	var req api.FailbackRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil && err != io.EOF {
+		fail(w, http.StatusBadRequest, "bad request body: "+err.Error())
+		return
+	}
+	held, ok := f.pending[n.Name]
+	if !ok {
+		fail(w, http.StatusConflict, n.Name+" has no failback pending")
+		return
+	}
+	first := f.names[n.Name]
+	first.FailedOver, first.Answer = false, api.Answer{}
+	eps := slices.Clone(first.Endpoints)
+	for i := range eps {
+		e := &eps[i]
+		if e.Priority != 1 {
+			e.Serving = false
+			continue
+		}
+		if e.State == "down" {
+			fail(w, http.StatusConflict, "its first choice is still down; failing back now would fail over again")
+			return
+		}
+		e.Serving = true
+		first.Answer.A = append(first.Answer.A, e.Address)
+	}
+	first.Endpoints = eps
+	f.names[n.Name] = first
+	delete(f.pending, n.Name)
+	reply(w, http.StatusOK, api.FailbackResult{Name: n.Name, Answer: first.Answer, At: time.Now().UTC(), Reason: req.Reason, Held: held})
+}
+
+// hold makes name wait for an operator before it fails back.
+func (f *fakeAPI) hold(name string, p api.FailbackPending) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pending[name] = p
+}
+
 // override is the override stored under name ("*" for every name) and address.
 func (f *fakeAPI) override(name, address string) (api.Override, bool) {
 	f.mu.Lock()
@@ -354,6 +415,15 @@ func apiName() api.Name {
 		Answer:    api.Answer{A: []string{"198.51.100.20"}},
 		Endpoints: []api.Endpoint{down, up("198.51.100.20", 2, true)},
 	}
+}
+
+// heldName failed over when its primary went down; the primary is up again,
+// and failback manual keeps the backup answering.
+func heldName() api.Name {
+	n := apiName()
+	n.Name = "held.example.org."
+	n.Endpoints[0] = up("198.51.100.10", 1, false)
+	return n
 }
 
 func geoName() api.Name {

@@ -1,6 +1,6 @@
 // Command failoverctl reads and changes a running failover plugin through its
 // operator API: the state of every name, why a client gets the answer it
-// gets, overrides, drains and temporary TTLs.
+// gets, overrides, drains, temporary TTLs and failbacks held for an operator.
 //
 // Its exit codes are meant for deploy scripts:
 //

@@ -50,6 +50,7 @@ func printStatus(w io.Writer, names []api.Name) {
 		row(tw, n.Name, n.Policy, ttlText(n), answerText(n.Answer), yesNo(n.FailedOver), strconv.Itoa(down), strconv.Itoa(overrides))
 	}
 	tw.Flush()
+	printPendingFailbacks(w, names)
 	for _, n := range names {
 		fmt.Fprintf(w, "\n%s\n", n.Name)
 		tw := newTable(w)
@@ -73,6 +74,9 @@ func printName(w io.Writer, n api.Name) {
 	}
 	fmt.Fprintf(tw, "answer:\t%s\n", dash(answerText(n.Answer)))
 	fmt.Fprintf(tw, "failed over:\t%s\n", yesNo(n.FailedOver))
+	if p := n.FailbackPending; p != nil {
+		fmt.Fprintf(tw, "failback:\tpending since %s%s; confirm with failoverctl failback %s\n", stamp(p.Since), pendingReason(p), n.Name)
+	}
 	tw.Flush()
 	for _, e := range n.Endpoints {
 		fmt.Fprintf(w, "\nendpoint %s\n", e.Address)
@@ -106,6 +110,33 @@ func printName(w io.Writer, n api.Name) {
 			tw.Flush()
 		}
 	}
+}
+
+// printPendingFailbacks lists the names held on their backup, which stay
+// there until an operator acts, so that status says what to run.
+func printPendingFailbacks(w io.Writer, names []api.Name) {
+	var held []api.Name
+	for _, n := range names {
+		if n.FailbackPending != nil {
+			held = append(held, n)
+		}
+	}
+	if len(held) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nfailback pending; confirm with failoverctl failback NAME:")
+	tw := newTable(w)
+	for _, n := range held {
+		fmt.Fprintf(tw, "  %s\tsince %s\t%s\n", n.Name, stamp(n.FailbackPending.Since), dash(n.FailbackPending.Reason))
+	}
+	tw.Flush()
+}
+
+func pendingReason(p *api.FailbackPending) string {
+	if p.Reason == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (%s)", p.Reason)
 }
 
 func printExplanation(w io.Writer, e api.Explanation) {
@@ -167,6 +198,21 @@ func printTTL(w io.Writer, t api.TTL) {
 	fmt.Fprintf(tw, "set_at:\t%s\n", stamp(t.SetAt))
 	fmt.Fprintf(tw, "until:\t%s\n", stamp(t.Until))
 	fmt.Fprintf(tw, "cutover_ready_at:\t%s\n", stampAfter(t.CutoverReadyAt))
+	tw.Flush()
+}
+
+func printFailback(w io.Writer, f api.FailbackResult) {
+	fmt.Fprintf(w, "failed back %s to its first choice: %s\n", f.Name, dash(answerText(f.Answer)))
+	tw := newTable(w)
+	if !f.Held.Since.IsZero() {
+		fmt.Fprintf(tw, "held since:\t%s%s\n", stamp(f.Held.Since), pendingReason(&f.Held))
+	}
+	if f.Reason != "" {
+		fmt.Fprintf(tw, "reason:\t%s\n", f.Reason)
+	}
+	if !f.At.IsZero() {
+		fmt.Fprintf(tw, "at:\t%s\n", stamp(f.At))
+	}
 	tw.Flush()
 }
 

@@ -14,14 +14,20 @@ func FuzzRequests(f *testing.F) {
 	f.Add(uint8(2), `{"version":"4","alerts":[null,{"labels":null},{"status":"resolved","startsAt":"x"}]}`)
 	f.Add(uint8(0), `{"state":"up"}{`)
 	f.Add(uint8(1), `[1,2,3]`)
-	paths := []string{"/v1/names/www.example.org/endpoints/192.0.2.10/override", "/v1/names/www.example.org/ttl", "/v1/alertmanager"}
+	f.Add(uint8(3), ``)
+	f.Add(uint8(3), " \r\n")
+	f.Add(uint8(3), `{"reason":"primary fixed, deploy 42"}`)
+	f.Add(uint8(3), `{"reason":"a"} {"reason":"b"}`)
+	f.Add(uint8(3), `null`)
+	paths := []string{"/v1/names/www.example.org/endpoints/192.0.2.10/override", "/v1/names/www.example.org/ttl", "/v1/alertmanager",
+		"/v1/names/www.example.org/failback"}
 	f.Fuzz(func(t *testing.T, which uint8, body string) {
 		h := NewHandler(&recordingBackend{})
 		method := "PUT"
-		if which%3 == 2 {
+		if which%4 >= 2 {
 			method = "POST"
 		}
-		w := serve(h, method, paths[which%3], "127.0.0.1:1", "", body)
+		w := serve(h, method, paths[which%4], "127.0.0.1:1", "", body)
 		if w.Code == 200 {
 			return
 		}

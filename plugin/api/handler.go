@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +42,7 @@ func NewHandler(b Backend) *Handler {
 	h.mux.HandleFunc("DELETE /v1/endpoints/{address}/override", h.change(h.deleteOverride))
 	h.mux.HandleFunc("PUT /v1/names/{name}/ttl", h.change(h.putTTL))
 	h.mux.HandleFunc("DELETE /v1/names/{name}/ttl", h.change(h.deleteTTL))
+	h.mux.HandleFunc("POST /v1/names/{name}/failback", h.change(h.postFailback))
 	h.mux.HandleFunc("POST /v1/alertmanager", h.change(h.alertmanager))
 	return h
 }
@@ -153,6 +155,14 @@ func (h *Handler) deleteTTL(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+func (h *Handler) postFailback(w http.ResponseWriter, r *http.Request) {
+	var req FailbackRequest
+	if !decodeOptional(w, r, maxBody, &req) {
+		return
+	}
+	answer(w, func() (any, error) { return h.backend.Failback(pathName(r), req.Reason) })
+}
+
 func (h *Handler) alertmanager(w http.ResponseWriter, r *http.Request) {
 	var hook webhook
 	r.Body = http.MaxBytesReader(w, r.Body, maxWebhookBody)
@@ -195,6 +205,21 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
 		return false
 	}
 	return true
+}
+
+// decodeOptional is decode for a body that may be left out: an empty one,
+// or one of JSON's white space only, leaves v as it is.
+func decodeOptional(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		fail(w, http.StatusBadRequest, "bad request body: "+bodyError(err))
+		return false
+	}
+	if len(bytes.Trim(body, " \t\r\n")) == 0 {
+		return true
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return decode(w, r, limit, v)
 }
 
 func bodyError(err error) string {

@@ -11,8 +11,10 @@ import (
 
 // recordingBackend answers from memory and counts the changes it was asked for.
 type recordingBackend struct {
-	changes int
-	alerts  []Alert
+	changes     int
+	alerts      []Alert
+	failbacks   []string // the reasons, in order
+	failbackErr error    // what Failback returns, when set
 }
 
 func (b *recordingBackend) Names() []string   { return []string{"www.example.org."} }
@@ -33,6 +35,14 @@ func (b *recordingBackend) SetTTL(n string, r TTLRequest) (TTL, error) {
 	return TTL{Name: n, TTL: r.TTL}, nil
 }
 func (b *recordingBackend) ClearTTL(n string) (bool, error) { b.changes++; return true, nil }
+func (b *recordingBackend) Failback(n, reason string) (FailbackResult, error) {
+	if b.failbackErr != nil {
+		return FailbackResult{}, b.failbackErr
+	}
+	b.changes++
+	b.failbacks = append(b.failbacks, reason)
+	return FailbackResult{Name: n, Reason: reason, Answer: Answer{A: []string{"192.0.2.10"}}}, nil
+}
 func (b *recordingBackend) Alerts(a []Alert) AlertResult {
 	b.changes++
 	b.alerts = append(b.alerts, a...)

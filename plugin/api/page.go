@@ -29,6 +29,8 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"join":     func(s []string) string { return strings.Join(s, " ") },
 	"plural":   plural,
 	"urlParts": urlParts,
+	// The API takes a name without its final dot, which reads better in a path.
+	"trimDot": func(name string) string { return strings.TrimSuffix(name, ".") },
 }).Parse(pageHTML))
 
 // recentChanges is how many transitions an endpoint shows: enough to see a

@@ -379,3 +379,32 @@ func TestURLParts(t *testing.T) {
 		}
 	}
 }
+
+func TestPageShowsPendingFailback(t *testing.T) {
+	names := sampleNames(sampleNow)
+	www := &names[len(names)-1]
+	www.FailbackPending = &FailbackPending{Since: sampleNow.Add(-2 * time.Minute), Reason: "primary down " + hostileReason}
+	raw, doc := render(t, names)
+	card := one(t, doc, "www section", withAttr("data-name", "www.example.org."))
+	line := one(t, card, "pending failback", withAttr("class", "failback"))
+	want := "failback pending since 12:28:15 — POST /v1/names/www.example.org/failback (failed over: primary down " + hostileReason + ")"
+	if got := text(line); got != want {
+		t.Errorf("Expected %q on the card, got %q", want, got)
+	}
+	tm := one(t, line, "time", func(n *html.Node) bool { return n.Data == "time" })
+	if title, _ := attr(tm, "title"); title != "2026-03-14T12:28:15Z" {
+		t.Errorf("Expected the time titled in RFC 3339, got %q", title)
+	}
+	if strings.Contains(raw, hostileReason) {
+		t.Error("Expected the reason escaped, found it raw in the page")
+	}
+	if got := find(doc, withAttr("class", "failback")); len(got) != 1 {
+		t.Errorf("Expected the line on the held name's card only, found %d", len(got))
+	}
+
+	www.FailbackPending.Reason = ""
+	_, doc = render(t, names)
+	if got := text(one(t, doc, "pending failback", withAttr("class", "failback"))); got != "failback pending since 12:28:15 — POST /v1/names/www.example.org/failback" {
+		t.Errorf("Expected no reason shown without one, got %q", got)
+	}
+}

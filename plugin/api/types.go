@@ -26,13 +26,21 @@ type Cluster struct {
 
 // Name is GET /v1/names/{name}: one managed name and why it answers what it does.
 type Name struct {
-	Name         string     `json:"name"` // fully qualified, lower case
-	Policy       string     `json:"policy"`
-	TTL          uint32     `json:"ttl"`           // the TTL answered now
-	TemporaryTTL *TTL       `json:"temporary_ttl"` // null unless lowered through the API
-	Answer       Answer     `json:"answer"`        // what a resolver gets now (for geo: a client no group matches)
-	FailedOver   bool       `json:"failed_over"`   // the answer is not the first choice
-	Endpoints    []Endpoint `json:"endpoints"`
+	Name            string           `json:"name"` // fully qualified, lower case
+	Policy          string           `json:"policy"`
+	TTL             uint32           `json:"ttl"`              // the TTL answered now
+	TemporaryTTL    *TTL             `json:"temporary_ttl"`    // null unless lowered through the API
+	Answer          Answer           `json:"answer"`           // what a resolver gets now (for geo: a client no group matches)
+	FailedOver      bool             `json:"failed_over"`      // the answer is not the first choice
+	FailbackPending *FailbackPending `json:"failback_pending"` // null unless failback manual holds the name on its backup
+	Endpoints       []Endpoint       `json:"endpoints"`
+}
+
+// FailbackPending is a name that failed over and waits for an operator
+// before it returns to its first choice.
+type FailbackPending struct {
+	Since  time.Time `json:"since"`  // when it failed over
+	Reason string    `json:"reason"` // why it failed over
 }
 
 // Answer lists the records a query may get now, by type: for active-active
@@ -153,6 +161,21 @@ type TTLRequest struct {
 	For string `json:"for"` // a Go duration such as "30m"
 }
 
+// FailbackRequest is the body of POST /v1/names/{name}/failback, which may
+// be left empty.
+type FailbackRequest struct {
+	Reason string `json:"reason"` // why now, for the log
+}
+
+// FailbackResult is the answer to POST /v1/names/{name}/failback.
+type FailbackResult struct {
+	Name   string          `json:"name"`
+	Answer Answer          `json:"answer"` // what a resolver gets now: the first choice again
+	At     time.Time       `json:"at"`     // when the hold ended
+	Reason string          `json:"reason"` // the operator's, as sent
+	Held   FailbackPending `json:"held"`   // the hold it ended: since when and why the name was failed over
+}
+
 // Cleared is the answer to a DELETE.
 type Cleared struct {
 	Cleared bool `json:"cleared"` // false when there was nothing to clear
@@ -190,6 +213,10 @@ type Backend interface {
 	ClearOverride(name, address string) (bool, error)
 	SetTTL(name string, req TTLRequest) (TTL, error)
 	ClearTTL(name string) (bool, error)
+	// Failback returns name to its first choice: a *Problem with 404 for
+	// an unknown name, 409 when no failback is pending or the first choice
+	// is still down.
+	Failback(name, reason string) (FailbackResult, error)
 	Alerts(alerts []Alert) AlertResult
 }
 

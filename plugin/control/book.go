@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// Book holds the overrides, temporary TTLs and signals of the server blocks
-// that share it. Every change is on disk (when the book has a state file)
-// before it is published, and published before the call returns.
+// Book holds the overrides, temporary TTLs, failback holds and signals of
+// the server blocks that share it. Every change is on disk (when the book
+// has a state file) before it is published, and published before the call
+// returns.
 type Book struct {
 	mu     sync.Mutex // serialises changes and writes of the state file
 	snap   atomic.Pointer[Snapshot]
@@ -32,14 +33,14 @@ type subscriber struct{ changed func() }
 // read are reported in bad and kept in the file.
 func NewBook(path string) (b *Book, bad []error, err error) {
 	b = &Book{subs: map[*subscriber]struct{}{}, Logf: func(string, ...any) {}}
-	s := &Snapshot{overrides: map[Key]Override{}, ttls: map[string]TTL{}, signals: map[Key]map[string]Signal{}}
+	s := &Snapshot{overrides: map[Key]Override{}, ttls: map[string]TTL{}, holds: map[string]Hold{}, signals: map[Key]map[string]Signal{}}
 	if path != "" {
 		b.file = &stateFile{path: path}
 		loaded, bad, err := b.file.load(time.Now())
 		if err != nil {
 			return nil, nil, err
 		}
-		s.overrides, s.ttls, s.invalid = loaded.overrides, loaded.ttls, loaded.invalid
+		s.overrides, s.ttls, s.holds, s.invalid = loaded.overrides, loaded.ttls, loaded.holds, loaded.invalid
 		b.snap.Store(s)
 		b.armTimer()
 		return b, bad, nil
@@ -144,6 +145,31 @@ func (b *Book) ClearTTL(name string) (bool, error) {
 			return false
 		}
 		delete(s.ttls, name)
+		return true
+	})
+}
+
+// SetHold keeps name on its backup until ClearHold, across restarts when
+// the book has a state file. Setting the hold it has already writes and
+// publishes nothing, so that a caller may set it on every failover it sees.
+func (b *Book) SetHold(name string, h Hold) error {
+	_, err := b.change(true, func(s *Snapshot) bool {
+		if prev, ok := s.holds[name]; ok && prev.Since.Equal(h.Since) && prev.Reason == h.Reason {
+			return false
+		}
+		s.holds[name] = h
+		return true
+	})
+	return err
+}
+
+// ClearHold lets name fail back, reporting whether it was held.
+func (b *Book) ClearHold(name string) (bool, error) {
+	return b.change(true, func(s *Snapshot) bool {
+		if _, ok := s.holds[name]; !ok {
+			return false
+		}
+		delete(s.holds, name)
 		return true
 	})
 }

@@ -1,7 +1,8 @@
 // Package control keeps what operators and outside signals decide about
-// endpoints, over their probes: overrides, temporary TTLs and firing alerts.
-// Changes publish a new immutable snapshot; configurations rebuild their
-// views from it, so queries never read this package.
+// endpoints, over their probes: overrides, temporary TTLs, firing alerts and
+// failbacks held for an operator. Changes publish a new immutable snapshot;
+// configurations rebuild their views from it, so queries never read this
+// package.
 package control
 
 import (
@@ -59,6 +60,14 @@ type TTL struct {
 	TTL, Normal    uint32
 	SetAt, Until   time.Time
 	CutoverReadyAt time.Time // every cache holds at most TTL seconds from here
+}
+
+// Hold is a failback that waits for an operator: the name failed over and
+// stays on its backup after its first choice recovers, until someone
+// confirms it (failback manual).
+type Hold struct {
+	Since  time.Time // when the name failed over; the state file keeps it to the second
+	Reason string    // why it failed over
 }
 
 // Signal is one firing outside alert about an endpoint.

@@ -10,6 +10,7 @@ import (
 type Snapshot struct {
 	overrides map[Key]Override
 	ttls      map[string]TTL
+	holds     map[string]Hold           // by name
 	signals   map[Key]map[string]Signal // by the alert's key
 	invalid   []string                  // lines of the state file that could not be read, kept for the next write
 }
@@ -18,6 +19,7 @@ func (s *Snapshot) clone() *Snapshot {
 	c := &Snapshot{
 		overrides: maps.Clone(s.overrides),
 		ttls:      maps.Clone(s.ttls),
+		holds:     maps.Clone(s.holds),
 		signals:   make(map[Key]map[string]Signal, len(s.signals)),
 		invalid:   s.invalid,
 	}
@@ -29,6 +31,9 @@ func (s *Snapshot) clone() *Snapshot {
 	}
 	if c.ttls == nil {
 		c.ttls = map[string]TTL{}
+	}
+	if c.holds == nil {
+		c.holds = map[string]Hold{}
 	}
 	return c
 }
@@ -76,6 +81,15 @@ func (s *Snapshot) TTL(name string, now time.Time) (TTL, bool) {
 	}
 	return t, true
 }
+
+// Hold returns the failback of name that waits for an operator, if any.
+func (s *Snapshot) Hold(name string) (Hold, bool) {
+	h, ok := s.holds[name]
+	return h, ok
+}
+
+// Holds lists every failback that waits for an operator, by name.
+func (s *Snapshot) Holds() map[string]Hold { return s.holds }
 
 func compareStrings(a, b string) int {
 	switch {

@@ -13,18 +13,21 @@ import (
 	"time"
 )
 
-// The state file holds one override or temporary TTL per line, in words an
-// operator can read and edit:
+// The state file holds one override, temporary TTL or failback hold per
+// line, in words an operator can read and edit:
 //
 //	override www.example.org. 192.0.2.10 drain reason="deploy 42" set_at=2026-12-01T13:00:00Z safe_at=2026-12-01T13:01:00Z
 //	override * 192.0.2.11 down reason="rack 7 power"
 //	ttl www.example.org. 30 until=2026-12-01T14:00:00Z normal=300 set_at=... cutover_ready_at=...
+//	hold www.example.org. since=2026-12-01T13:00:00Z reason="primary 192.0.2.10 down: HTTP status 503"
 //
-// Times are RFC 3339; a missing set_at is the time the line was first read.
-const stateHeader = `# failover state: one override or temporary TTL per line; edit it by hand if you like,
-# it is re-read within seconds. Lines:
+// Times are RFC 3339; a missing set_at or since is the time the line was
+// first read. Deleting a hold line lets its name fail back.
+const stateHeader = `# failover state: one override, temporary TTL or failback hold per line; edit it by hand
+# if you like, it is re-read within seconds. Lines:
 #   override NAME|* ADDRESS up|down|drain [reason="..."] [set_at=RFC3339] [safe_at=RFC3339]
 #   ttl NAME SECONDS until=RFC3339 [normal=SECONDS] [set_at=RFC3339] [cutover_ready_at=RFC3339]
+#   hold NAME [since=RFC3339] [reason="..."]   (failback manual: delete the line to let NAME fail back)
 `
 
 // invalidPrefix marks a line that could not be read: kept as a comment, so
@@ -42,14 +45,19 @@ type stateFile struct {
 type parsed struct {
 	overrides map[Key]Override
 	ttls      map[string]TTL
+	holds     map[string]Hold
 	invalid   []string
+}
+
+func emptyParsed() parsed {
+	return parsed{overrides: map[Key]Override{}, ttls: map[string]TTL{}, holds: map[string]Hold{}}
 }
 
 func (f *stateFile) load(now time.Time) (parsed, []error, error) {
 	data, err := os.ReadFile(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		f.written = nil
-		return parsed{overrides: map[Key]Override{}, ttls: map[string]TTL{}}, nil, nil
+		return emptyParsed(), nil, nil
 	}
 	if err != nil {
 		return parsed{}, nil, err
@@ -61,7 +69,7 @@ func (f *stateFile) load(now time.Time) (parsed, []error, error) {
 
 // parseState reads a state file; lines it cannot read are reported and kept.
 func parseState(path string, data []byte, now time.Time) (parsed, []error) {
-	p := parsed{overrides: map[Key]Override{}, ttls: map[string]TTL{}}
+	p := emptyParsed()
 	var bad []error
 	for i, line := range strings.Split(string(data), "\n") {
 		line = strings.TrimSpace(line)
@@ -131,8 +139,24 @@ func parseLine(p *parsed, line string, now time.Time) error {
 			return err
 		}
 		p.ttls[normalName(pos[1])] = t
+	case "hold":
+		if len(pos) != 2 {
+			return fmt.Errorf("a hold line is: hold NAME [since=RFC3339] [reason=\"...\"]")
+		}
+		if pos[1] == Every {
+			return fmt.Errorf("a hold is about one name; %s stands for every name", Every)
+		}
+		h := Hold{Since: now, Reason: opts["reason"]}
+		if err := times(opts, map[string]*time.Time{"since": &h.Since}, "reason"); err != nil {
+			return err
+		}
+		name := normalName(pos[1])
+		if _, dup := p.holds[name]; dup {
+			return fmt.Errorf("a second hold of %s; one per name", name)
+		}
+		p.holds[name] = h
 	default:
-		return fmt.Errorf("%q is not a line kind; allowed are override and ttl", pos[0])
+		return fmt.Errorf("%q is not a line kind; allowed are override, ttl and hold", pos[0])
 	}
 	return nil
 }
@@ -150,6 +174,11 @@ func split(line string) ([]string, error) {
 			words = append(words, rest[:end])
 			rest = rest[end:]
 			continue
+		}
+		// Only values are written quoted; a quoted name could hold a
+		// space or a line break that the next write would not quote.
+		if !strings.HasSuffix(rest[:end], "=") {
+			return nil, fmt.Errorf("a quote may only open the value of a key=, in %q", rest)
 		}
 		q, err := strconv.QuotedPrefix(rest[end:])
 		if err != nil {
@@ -183,7 +212,7 @@ func options(words []string) (pos []string, opts map[string]string, err error) {
 		opts[k] = v
 	}
 	if len(pos) == 0 {
-		return nil, nil, fmt.Errorf("the line has no kind; allowed are override and ttl")
+		return nil, nil, fmt.Errorf("the line has no kind; allowed are override, ttl and hold")
 	}
 	return pos, opts, nil
 }
@@ -202,6 +231,11 @@ func times(opts map[string]string, into map[string]*time.Time, other ...string) 
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
 			return fmt.Errorf("%s=%q is not an RFC 3339 time such as 2026-12-01T13:00:00Z", k, v)
+		}
+		// The file is written in UTC, which must not move a time out of
+		// the years RFC 3339 can write.
+		if y := t.UTC().Year(); y < 0 || y > 9999 {
+			return fmt.Errorf("%s=%q falls outside the years 0000 to 9999 in UTC", k, v)
 		}
 		*dst = t
 	}
@@ -250,6 +284,15 @@ func render(s *Snapshot) []byte {
 		t := s.ttls[n]
 		fmt.Fprintf(&b, "ttl %s %d until=%s normal=%d set_at=%s cutover_ready_at=%s\n",
 			n, t.TTL, stamp(t.Until), t.Normal, stamp(t.SetAt), stamp(t.CutoverReadyAt))
+	}
+	names = names[:0]
+	for n := range s.holds {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		h := s.holds[n]
+		fmt.Fprintf(&b, "hold %s since=%s reason=%s\n", n, stamp(h.Since), strconv.Quote(h.Reason))
 	}
 	for _, line := range s.invalid {
 		b.WriteString(invalidPrefix + line + "\n")

@@ -12,7 +12,7 @@ import (
 
 // Watch looks at the state file every so often and applies it when someone
 // else changed it, until Close. Overrides that an edit leaves as they were
-// keep their set_at.
+// keep their set_at, and holds whose line gives no since keep theirs.
 func (b *Book) Watch(every time.Duration) {
 	if b.file == nil || b.file.stop != nil {
 		return
@@ -60,11 +60,12 @@ func (b *Book) reread() {
 		return
 	}
 	b.mu.Unlock()
-	p, bad := parseState(f.path, data, time.Now())
+	now := time.Now()
+	p, bad := parseState(f.path, data, now)
 	for _, err := range bad {
 		b.Logf("state file edited: %v; the line is kept as a comment and ignored", err)
 	}
-	var said []string
+	var said, held []string
 	changed, _ := b.change(false, func(s *Snapshot) bool {
 		if !bytes.Equal(data, f.written) { // unchanged since the check above
 			for k, o := range p.overrides {
@@ -72,8 +73,14 @@ func (b *Book) reread() {
 					p.overrides[k] = keepTimes(prev, o)
 				}
 			}
+			for name, h := range p.holds {
+				if prev, ok := s.holds[name]; ok {
+					p.holds[name] = keepSince(prev, h, now)
+				}
+			}
 			said = overrideChanges(s.overrides, p.overrides)
-			s.overrides, s.ttls, s.invalid = p.overrides, p.ttls, p.invalid
+			held = holdChanges(s.holds, p.holds)
+			s.overrides, s.ttls, s.holds, s.invalid = p.overrides, p.ttls, p.holds, p.invalid
 			f.written = data
 			return true
 		}
@@ -83,7 +90,10 @@ func (b *Book) reread() {
 		for _, line := range said {
 			b.Logf("override: %s, edited by hand in %s", line, f.path)
 		}
-		b.Logf("state file %s edited: %d overrides and %d temporary TTLs now", f.path, len(p.overrides), len(p.ttls))
+		for _, line := range held {
+			b.Logf("failback hold: %s, edited by hand in %s", line, f.path)
+		}
+		b.Logf("state file %s edited: %d overrides, %d temporary TTLs and %d failback holds now", f.path, len(p.overrides), len(p.ttls), len(p.holds))
 	}
 }
 
@@ -115,4 +125,31 @@ func keepTimes(prev, o Override) Override {
 		o.SetAt = prev.SetAt
 	}
 	return o
+}
+
+// holdChanges says what an edit changed, one line per failback hold. The
+// reason is quoted: it may hold a probe's error, which is outside text.
+func holdChanges(before, after map[string]Hold) []string {
+	var out []string
+	for name, h := range after {
+		if prev, ok := before[name]; !ok || !prev.Since.Equal(h.Since) || prev.Reason != h.Reason {
+			out = append(out, fmt.Sprintf("%s held on its backup since %s (%q)", name, stamp(h.Since), h.Reason))
+		}
+	}
+	for name := range before {
+		if _, ok := after[name]; !ok {
+			out = append(out, fmt.Sprintf("%s cleared: it may fail back", name))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// keepSince keeps the since of a hold whose line gives none: without one it
+// reads as the time of reading, which is no news about the hold.
+func keepSince(prev, h Hold, read time.Time) Hold {
+	if h.Since.Equal(read) {
+		h.Since = prev.Since
+	}
+	return h
 }
