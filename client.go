@@ -1,6 +1,7 @@
 package failover
 
 import (
+	"math/rand/v2"
 	"net/netip"
 
 	"github.com/miekg/dns"
@@ -42,6 +43,9 @@ func (m *managed) place(addr netip.Addr) placed {
 // pickFor appends the answer of fam for the client p.
 func (fam *family) pickFor(p *placed, dst []*choice) []*choice {
 	set := fam.sets[0]
+	if fam.trickle != nil && rand.Uint64N(1<<32) < fam.trickleShare {
+		set = fam.trickle // trickle: the next tier's share
+	}
 	switch {
 	case fam.near:
 		return set.PickNear(p.loc.Point, p.key, dst)

@@ -19,6 +19,7 @@ const (
 	usable   standing = iota
 	drained           // answered only when nothing else may be
 	unusable          // down by its probe, a signal or an override
+	held              // back up, but held out (failback_delay, failback manual); answered only when nothing else may be
 )
 
 // controls is the book now, or nil.
@@ -32,7 +33,7 @@ func (m *managed) controls() *control.Snapshot {
 // judge sets every endpoint's standing and the records' TTL for a rebuild;
 // m.mu is held. It returns the overrides in effect, as the metadata shows
 // them, and the TTL.
-func (m *managed) judge(now time.Time) (overrides string, ttl uint32) {
+func (m *managed) judge(now time.Time, honour bool) (overrides string, ttl uint32) {
 	snap := m.controls()
 	name := m.cfg.Names[0]
 	ttl = m.cfg.TTL
@@ -41,14 +42,21 @@ func (m *managed) judge(now time.Time) (overrides string, ttl uint32) {
 			ttl = t.TTL
 		}
 	}
-	if ttl != m.ttl {
-		m.retime(ttl)
+	m.holding = false
+	if snap != nil {
+		_, m.holding = snap.Hold(name)
 	}
 	var said []string
 	for _, ep := range m.endpoints {
 		ep.stand, ep.removed = usable, false
 		if down, _ := ep.decided(); down || snap != nil && snap.Signaled(name, ep.cfg.Address) {
 			ep.stand = unusable
+		}
+		if honour {
+			m.noteHealth(ep, ep.stand == usable, now)
+			ep.stand = m.delayed(ep, now)
+		} else {
+			ep.stand = usable // observe_only: the answers ignore health
 		}
 		if snap == nil {
 			continue
@@ -93,8 +101,8 @@ func (m *managed) drainedLevel(levels [][]*endpoint) []*endpoint {
 		members := make([]policy.Member, len(eps))
 		any := false
 		for i, ep := range eps {
-			members[i] = policy.Member{Priority: ep.cfg.Priority, Weight: ep.cfg.Weight, Up: ep.stand == drained}
-			any = any || ep.stand == drained
+			members[i] = policy.Member{Priority: ep.cfg.Priority, Weight: ep.cfg.Weight, Up: ep.stand == drained || ep.stand == held}
+			any = any || members[i].Up
 		}
 		if !any {
 			continue

@@ -3,8 +3,10 @@ package failover
 import "strings"
 
 // describe lists what a stanza answers now, for log lines.
-func describe(m *managed) string {
-	v := m.view.Load()
+func describe(m *managed) string { return describeView(m, m.view.Load()) }
+
+// describeView lists what v answers.
+func describeView(m *managed, v *view) string {
 	var parts []string
 	for g := range v.groups {
 		parts = append(parts, describeGroup(m, &v.groups[g], g))

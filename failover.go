@@ -163,6 +163,9 @@ func (f *Failover) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	}
 	var buf [8]*choice // picks stay on the stack for the usual few answers
 	picked := fam.pickFor(&p, buf[:0])
+	if cfg.ObserveOnly {
+		e.countWould(&p, q.Qtype)
+	}
 	m := reply(r)
 	m.Answer = make([]dns.RR, len(picked))
 	for i, c := range picked {

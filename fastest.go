@@ -17,7 +17,10 @@ type fastLeads struct{ a, aaaa, cname fastLead }
 
 // fastLead is one record type's leader with every endpoint up (the first
 // choice) and among those usable now (the answer).
-type fastLead struct{ intended, served *endpoint }
+type fastLead struct {
+	intended, served *endpoint
+	rttOf            func(*endpoint) time.Duration // nil: the probes'; tests set their own
+}
 
 // rank orders eps for policy fastest and keeps the first k: the leader, then
 // the fastest of the others. The leader stays until another endpoint is at
@@ -26,10 +29,14 @@ func (l *fastLead) rank(eps []*endpoint, k int, prev **endpoint) []*endpoint {
 	if len(eps) == 0 {
 		return eps
 	}
+	rtt := l.rttOf
+	if rtt == nil {
+		rtt = (*endpoint).rtt
+	}
 	out := slices.Clone(eps)
 	// Unmeasured endpoints (no success yet) go last, in the Corefile's order.
 	slices.SortStableFunc(out, func(a, b *endpoint) int {
-		ra, rb := a.rtt(), b.rtt()
+		ra, rb := rtt(a), rtt(b)
 		switch {
 		case ra == rb:
 			return 0
@@ -43,8 +50,8 @@ func (l *fastLead) rank(eps []*endpoint, k int, prev **endpoint) []*endpoint {
 		return 1
 	})
 	lead := out[0]
-	if cur := *prev; cur != nil && cur != lead && slices.Contains(out, cur) && cur.rtt() > 0 {
-		if best := lead.rtt(); best == 0 || float64(best) > leadMargin*float64(cur.rtt()) {
+	if cur := *prev; cur != nil && cur != lead && slices.Contains(out, cur) && rtt(cur) > 0 {
+		if best := rtt(lead); best == 0 || float64(best) > leadMargin*float64(rtt(cur)) {
 			lead = cur
 		}
 	}

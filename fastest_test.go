@@ -312,29 +312,11 @@ func TestFastestAnswersTheQuickestBackend(t *testing.T) {
 		}
 	})
 
-	t.Run("hysteresis", func(t *testing.T) {
-		// .3 becomes about 8 % faster than .2: quicker, but not enough to
-		// take the lead.
-		b3.setDelay(55 * time.Millisecond)
-		r := waitRTTs(t, c, name, "rtt_seconds of .3 below .2's", 6*time.Second, func(r map[string]time.Duration) bool {
-			return r["192.0.2.3"] > 0 && r["192.0.2.3"] < r["192.0.2.2"]
-		})
-		t.Logf("rtt once .3 is below .2: %s", fmtRTTs(r))
-		seen := b3.hits.Load()
-		for i := range int64(6) {
-			b3.waitProbes(t, seen, i+2, 3*time.Second) // i+1 probes of .3 have ended
-			r := rtts(c.name(t, name))
-			why := fmt.Sprintf("probe %d of .3 at 55ms: .2 stays the leader (rtt %s)", i+1, fmtRTTs(r))
-			answersBoth(t, s, name, []string{"192.0.2.2"}, why)
-			answersBoth(t, s, top2, []string{"192.0.2.2", "192.0.2.3"}, why)
-		}
-		r = rtts(c.name(t, name))
-		t.Logf("rtt after %d more probes: %s", b3.hits.Load()-seen, fmtRTTs(r))
-		r2, r3 := r["192.0.2.2"], r["192.0.2.3"]
-		if r3 >= r2 || float64(r3) < leadMargin*float64(r2) {
-			t.Errorf("Expected .3 quicker than .2 by less than 20 %% for this test to mean something, got .3=%s .2=%s", r3, r2)
-		}
-
+	// The 20 % margin itself is tested without the network's noise, in
+	// TestFastestLeadNeedsTwentyPercent: a loaded machine moves a
+	// backend's round trip by more than 20 % on its own.
+	t.Run("takes_the_lead", func(t *testing.T) {
+		var r map[string]time.Duration
 		// .3 becomes clearly faster: it takes the lead, in both names.
 		b3.setDelay(20 * time.Millisecond)
 		awaitAnswers(t, s, c, name, []string{"192.0.2.3"}, ".3 at 20ms is more than 20 % faster than .2 at 60ms")

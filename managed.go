@@ -2,6 +2,7 @@ package failover
 
 import (
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,26 +32,43 @@ type managed struct {
 	book  *control.Book // overrides, temporary TTLs and signals; nil without settings
 	votes *cluster.View // the other replicas' votes; nil without cluster
 
-	mu         sync.Mutex // serialises rebuilds, never taken by queries
-	failedOver bool       // whether the last view left the first choice
-	ttl        uint32     // the TTL of the records in the choices
+	mu         sync.Mutex  // serialises rebuilds, never taken by queries
+	failedOver bool        // whether the last view left the first choice
+	ttl        uint32      // the TTL of the records in the choices
+	holding    bool        // failback manual: a failback waits for an operator; under mu
+	wake       *time.Timer // the next hold-down end or ramp step (see holddown.go)
+	halted     bool
+
+	dependents []*managed           // the stanzas with an alias of this one; fixed after setup
+	shadow     atomic.Pointer[view] // observe_only: what it would answer
+	shadowAway bool                 // under mu
 }
 
 // endpoint is one endpoint of one stanza.
 type endpoint struct {
-	cfg     *stanza.Endpoint
-	monitor *health.Monitor // nil for an endpoint without a check: always up
-	choices []*choice       // one per name of the stanza, rebuilt when the TTL changes
-	owner   *managed
-	seed    uint64    // for sticky answers (see policy.Seed)
-	point   geo.Point // for policy nearest, when positioned
-	stand   standing  // as the latest rebuild judged it; under owner.mu
-	removed bool      // an operator took it out (override down or drain); under owner.mu
+	cfg      *stanza.Endpoint
+	monitor  *health.Monitor   // the first check's, for displays; nil without a check: always up
+	monitors []*health.Monitor // one per check
+	choices  []*choice         // one per name of the stanza, rebuilt when the TTL changes
+	owner    *managed
+	seed     uint64    // for sticky answers (see policy.Seed)
+	point    geo.Point // for policy nearest, when positioned
+	stand    standing  // as the latest rebuild judged it; under owner.mu
+	removed  bool      // an operator took it out (override down or drain); under owner.mu
 
 	// While drained: whether the view answers it anyway (nothing else was
 	// up), and when it last stopped doing so; under owner.mu.
 	drainServing bool
 	drainServed  time.Time
+
+	// Its health as the rebuilds saw it, and since when (see holddown.go);
+	// under owner.mu.
+	seen, healthy bool
+	since         time.Time
+
+	target   *managed           // alias:NAME's stanza; nil for other endpoints
+	aliasRRs map[string]*choice // its records of the target's addresses; under owner.mu
+	would    *lazyCounter       // observe_only: answers it would have had
 }
 
 // choice is what a query may be answered with: one endpoint's record for one
@@ -61,13 +79,20 @@ type choice struct {
 	ep       *endpoint
 }
 
+// up reports whether enough of the endpoint's checks pass (require).
+// Unknown counts as up: it only lasts until the first probe returns, which
+// happens before the server takes queries.
 func (e *endpoint) up() bool {
-	if e.monitor == nil {
+	if len(e.monitors) == 0 {
 		return true
 	}
-	// Unknown counts as up: it only lasts until the first probe returns,
-	// which happens before the server takes queries.
-	return e.monitor.State() != health.Down
+	n := 0
+	for _, mon := range e.monitors {
+		if mon.State() != health.Down {
+			n++
+		}
+	}
+	return n >= e.owner.cfg.Needed(len(e.monitors))
 }
 
 // family is the answer material for one record type.
@@ -78,6 +103,11 @@ type family struct {
 	allDown bool                   // no usable endpoint was up when this was built
 	uniform bool                   // every client gets the same answer
 	near    bool                   // the sets pick by the client's distance (policy nearest)
+	healthy bool                   // answered from healthy endpoints, enough of them (min_healthy): what an alias of it asks
+
+	first        []*endpoint          // the first choice: what it answers with everything up
+	trickle      *policy.Set[*choice] // active-passive: the next tier, for trickle's share; nil without
+	trickleShare uint64               // of 1<<32 answers
 }
 
 type mode uint8
@@ -123,6 +153,9 @@ func newManaged(cfg *stanza.Stanza, src *geo.Source) *managed {
 	for i := range cfg.Endpoints {
 		ec := &cfg.Endpoints[i]
 		ep := &endpoint{cfg: ec, owner: m, seed: policy.Seed(ec.Address)}
+		if cfg.ObserveOnly {
+			ep.would = &lazyCounter{vec: wouldAnswers, labels: [2]string{cfg.Names[0], ec.Address}}
+		}
 		if ec.At != nil {
 			ep.point = geo.NewPoint(ec.At.Lat, ec.At.Lon)
 		}
@@ -173,22 +206,42 @@ func (m *managed) rebuild() (away, changed bool) {
 	case m.near != nil:
 		groups = nearGroups
 	}
-	v := &view{groups: make([]byType, groups)}
-	v.overrides, v.ttl = m.judge(time.Now())
-	for g := range v.groups {
-		levels := m.levels(g)
-		var off [3]bool
-		v.groups[g].a, off[0] = m.resolve(byKind(levels, isV4), m.cfg.MaxAnswers, &m.fast.a)
-		v.groups[g].aaaa, off[1] = m.resolve(byKind(levels, isV6), m.cfg.MaxAnswers, &m.fast.aaaa)
-		v.groups[g].cname, off[2] = m.resolve(byKind(levels, isHost), 1, &m.fast.cname) // a name has at most one CNAME
-		away = away || off[0] || off[1] || off[2]
+	now := time.Now()
+	if m.cfg.ObserveOnly {
+		m.observe(groups, now)
 	}
+	v := &view{groups: make([]byType, groups)}
+	var ttl uint32
+	v.overrides, ttl = m.judge(now, !m.cfg.ObserveOnly)
+	away = m.resolveAll(v)
+	if t := m.awayTTL(ttl, away); t != m.ttl {
+		// Off the first choice, ttl_failover holds: the records change, and
+		// the view is made again from them.
+		m.retime(t)
+		away = m.resolveAll(v)
+	}
+	v.ttl = m.ttl
 	markUniform(v)
-	m.noteDrained(v, time.Now())
+	m.noteDrained(v, now)
 	m.view.Store(v)
 	changed = away != m.failedOver
 	m.failedOver = away
+	m.armWake(now)
 	return away, changed
+}
+
+// resolveAll fills every group of v and reports whether any answers off the
+// first choice; m.mu is held.
+func (m *managed) resolveAll(v *view) (away bool) {
+	for g := range v.groups {
+		levels := m.levels(g)
+		var off [3]bool
+		v.groups[g].a, off[0] = m.resolve(byKind(levels, isV4), dns.TypeA, m.cfg.MaxAnswers, &m.fast.a)
+		v.groups[g].aaaa, off[1] = m.resolve(byKind(levels, isV6), dns.TypeAAAA, m.cfg.MaxAnswers, &m.fast.aaaa)
+		v.groups[g].cname, off[2] = m.resolve(byKind(levels, isHost), dns.TypeCNAME, 1, &m.fast.cname) // a name has at most one CNAME
+		away = away || off[0] || off[1] || off[2]
+	}
+	return away
 }
 
 // levels are the endpoint lists group g falls back through, best first (see
@@ -204,8 +257,9 @@ func (m *managed) levels(g int) [][]*endpoint {
 	return [][]*endpoint{m.endpoints}
 }
 
-func isV4(e *endpoint) bool   { return !e.cfg.IsHost() && e.cfg.IP.Is4() }
-func isV6(e *endpoint) bool   { return !e.cfg.IsHost() && !e.cfg.IP.Is4() }
+// An alias stands for addresses of both families: its target's.
+func isV4(e *endpoint) bool   { return e.cfg.IsAlias() || !e.cfg.IsHost() && e.cfg.IP.Is4() }
+func isV6(e *endpoint) bool   { return e.cfg.IsAlias() || !e.cfg.IsHost() && !e.cfg.IP.Is4() }
 func isHost(e *endpoint) bool { return e.cfg.IsHost() }
 
 func byKind(levels [][]*endpoint, keep func(*endpoint) bool) [][]*endpoint {
@@ -224,41 +278,37 @@ func byKind(levels [][]*endpoint, keep func(*endpoint) bool) [][]*endpoint {
 // a usable endpoint up; off is true when they differ from what the stanza
 // answers with everything up. It returns nil when no level has an endpoint
 // of this type at all.
-func (m *managed) resolve(levels [][]*endpoint, maxAnswers int, lead *fastLead) (f *family, off bool) {
+func (m *managed) resolve(levels [][]*endpoint, qtype uint16, maxAnswers int, lead *fastLead) (f *family, off bool) {
 	if !anyEndpoint(levels) {
 		return nil, false
 	}
-	var chosen, first []*endpoint
-	chosenLevel := -1
+	need := m.tierNeeds()
+	var first []*endpoint
 	for li, eps := range levels {
 		if len(eps) == 0 {
 			continue
 		}
 		kind := m.levelPolicy(li)
-		members := make([]policy.Member, len(eps))
-		for i, ep := range eps {
-			members[i] = policy.Member{Priority: ep.cfg.Priority, Weight: ep.cfg.Weight, Up: ep.stand == usable}
+		idx, _ := policy.EligibleMin(kind, intended(eps, m.members(eps, qtype, nil)), need)
+		first = pick(eps, idx)
+		if kind == policy.Fastest {
+			first = lead.rank(first, maxAnswers, &lead.intended)
 		}
-		if first == nil {
-			idx, _ := policy.Eligible(kind, intended(eps, members))
-			first = pick(eps, idx)
-			if kind == policy.Fastest {
-				first = lead.rank(first, maxAnswers, &lead.intended)
-			}
-		}
-		if idx, down := policy.Eligible(kind, members); !down {
-			chosen, chosenLevel = pick(eps, idx), li
-			if kind == policy.Fastest {
-				chosen = lead.rank(chosen, maxAnswers, &lead.served)
-			}
-			break
-		}
+		break
+	}
+	var out []*endpoint
+	if m.holding {
+		out = first // failback manual: the first choice waits for an operator
+	}
+	chosen, chosenLevel, next := m.choose(levels, qtype, maxAnswers, need, lead, out)
+	if chosen == nil && out != nil { // nothing else is up: better the first choice than nothing
+		chosen, chosenLevel, next = m.choose(levels, qtype, maxAnswers, need, lead, nil)
 	}
 	if chosen == nil { // nothing else may answer: drained endpoints may
 		chosen = m.drainedLevel(levels)
 	}
 	off = !sameEndpoints(chosen, first)
-	f = &family{allDown: chosen == nil}
+	f = &family{allDown: chosen == nil, first: first}
 	if f.allDown {
 		switch m.cfg.AllDown {
 		case stanza.Fallthrough:
@@ -273,40 +323,120 @@ func (m *managed) resolve(levels [][]*endpoint, maxAnswers int, lead *fastLead) 
 		}
 		chosen = first // return_all: fail open, as if every endpoint were up
 	}
-	f.chosen = chosen
-	f.sets = []*policy.Set[*choice]{m.answers(f, chosen, chosenLevel, maxAnswers)}
+	f.chosen, f.first = chosen, first
+	f.healthy = !f.allDown && m.enoughHealthy(levels, chosen, chosenLevel)
+	f.sets = []*policy.Set[*choice]{m.answers(f, chosen, chosenLevel, qtype, maxAnswers)}
+	if len(next) > 0 {
+		f.trickle = m.answers(&family{}, next, chosenLevel, qtype, maxAnswers)
+		f.trickleShare = uint64(m.cfg.Trickle / 100 * (1 << 32))
+	}
 	return f, off
 }
 
-// answers prepares the set queries draw f's answers from.
-func (m *managed) answers(f *family, chosen []*endpoint, level, maxAnswers int) *policy.Set[*choice] {
-	var weights []uint32
-	if m.cfg.Policy == policy.Weighted {
-		weights = make([]uint32, len(chosen))
-		for j, ep := range chosen {
-			weights[j] = ep.cfg.Weight
+// members are eps as the policy sees them for qtype, without out.
+func (m *managed) members(eps []*endpoint, qtype uint16, out []*endpoint) []policy.Member {
+	now := time.Now()
+	members := make([]policy.Member, len(eps))
+	for i, ep := range eps {
+		members[i] = policy.Member{Priority: ep.cfg.Priority, Weight: ep.weightAt(now),
+			Up: ep.stand == usable && ep.answers(qtype) && !slices.Contains(out, ep)}
+	}
+	return members
+}
+
+// choose picks the answer from the first level with a usable endpoint up,
+// leaving out out; next is the tier after it, for trickle.
+func (m *managed) choose(levels [][]*endpoint, qtype uint16, maxAnswers int, need func(int) int, lead *fastLead, out []*endpoint) (chosen []*endpoint, level int, next []*endpoint) {
+	for li, eps := range levels {
+		if len(eps) == 0 {
+			continue
+		}
+		kind := m.levelPolicy(li)
+		members := m.members(eps, qtype, out)
+		idx, down := policy.EligibleMin(kind, members, need)
+		if down {
+			continue
+		}
+		chosen = pick(eps, idx)
+		if kind == policy.Fastest {
+			chosen = lead.rank(chosen, maxAnswers, &lead.served)
+		}
+		if m.cfg.Trickle > 0 && kind == policy.ActivePassive {
+			next = pick(eps, policy.NextTier(members, chosen[0].cfg.Priority))
+		}
+		return chosen, li, next
+	}
+	return nil, -1, nil
+}
+
+// tierNeeds is min_healthy for policy.EligibleMin, or nil without it.
+func (m *managed) tierNeeds() func(int) int {
+	if m.cfg.MinHealthy == 0 && m.cfg.MinHealthyPct == 0 {
+		return nil
+	}
+	return m.cfg.TierNeeds
+}
+
+// enoughHealthy reports whether the answer comes from healthy endpoints,
+// at least min_healthy of its tier (of every endpoint for the policies
+// without tiers): whether an alias of this stanza counts it as up.
+func (m *managed) enoughHealthy(levels [][]*endpoint, chosen []*endpoint, level int) bool {
+	up := 0
+	for _, ep := range chosen {
+		if ep.stand == usable {
+			up++
 		}
 	}
-	items := make([]*choice, len(chosen))
-	for j, ep := range chosen {
-		items[j] = ep.choices[0] // a view has one name
+	if up == 0 || level < 0 {
+		return false
+	}
+	size := len(levels[level])
+	if k := m.levelPolicy(level); k == policy.ActivePassive || k == policy.Geo {
+		size = 0
+		for _, ep := range levels[level] {
+			if ep.cfg.Priority == chosen[0].cfg.Priority {
+				size++
+			}
+		}
+	}
+	return up >= m.cfg.TierNeeds(size)
+}
+
+// answers prepares the set queries draw f's answers from.
+func (m *managed) answers(f *family, chosen []*endpoint, level int, qtype uint16, maxAnswers int) *policy.Set[*choice] {
+	now := time.Now()
+	var items []*choice
+	var weights []uint32
+	var seeds []uint64
+	var points []geo.Point
+	weighted := m.weighs(chosen, now)
+	for _, ep := range chosen {
+		w := ep.weightAt(now)
+		if weighted && w == 0 && len(chosen) > 1 && anyWeight(chosen, now) {
+			continue // drained by its weight (weight_from 0, slow start's first moment)
+		}
+		cs := ep.recordsFor(qtype)
+		for _, c := range cs {
+			items = append(items, c)
+			seeds = append(seeds, ep.seedFor(c))
+			points = append(points, ep.point)
+			if weighted {
+				// An alias's share is its weight, whatever the size of its answer.
+				weights = append(weights, max(1, w*aliasScale/uint32(len(cs))))
+			}
+		}
+	}
+	if !weighted {
+		weights = nil
 	}
 	set := policy.NewSet(items, weights, maxAnswers)
 	if m.cfg.Policy == policy.Fastest {
 		set.Ordered() // the leader first, as ranked
 	}
 	if m.cfg.Sticky {
-		seeds := make([]uint64, len(chosen))
-		for j, ep := range chosen {
-			seeds[j] = ep.seed
-		}
 		set.Sticky(seeds)
 	}
 	if m.near != nil && level == 0 && m.near.allPositioned(chosen) {
-		points := make([]geo.Point, len(chosen))
-		for j, ep := range chosen {
-			points[j] = ep.point
-		}
 		set.Near(points)
 		f.near = true
 	}

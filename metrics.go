@@ -57,6 +57,11 @@ var (
 		Help: "Queries answered while no endpoint the policy may use was up, by managed name and all_down action.",
 	}, []string{"name", "action"})
 
+	wouldAnswers = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "would_answer_total",
+		Help: "For observe_only names: records that would have been answered had health counted, by managed name and endpoint.",
+	}, []string{"name", "endpoint"})
+
 	queries = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace, Subsystem: pluginName, Name: "queries_total",
 		Help: "Queries for managed names, by name and query type (A, AAAA, CNAME or other).",

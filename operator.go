@@ -169,8 +169,8 @@ func (o operator) SetOverride(name, address string, req api.OverrideRequest) (ap
 	if err != nil {
 		return api.Override{}, badRequest("%v", err)
 	}
-	if len(req.Reason) > 1024 || strings.ContainsAny(req.Reason, "\n\r") {
-		return api.Override{}, badRequest("reason must be one line of at most 1024 bytes")
+	if err := checkReason(req.Reason); err != nil {
+		return api.Override{}, err
 	}
 	ms, key, err := o.targets(name, address)
 	if err != nil {
@@ -309,7 +309,49 @@ func (o operator) Alerts(alerts []api.Alert) api.AlertResult {
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// Failback is a stub: the owner of this package replaces it.
+// Failback ends a failback manual hold: the name returns to its first
+// choice, which must be healthy again.
 func (o operator) Failback(name, reason string) (api.FailbackResult, error) {
-	return api.FailbackResult{}, &api.Problem{Status: http.StatusNotImplemented, Message: "not implemented"}
+	_, e := o.find(name)
+	if e == nil {
+		return api.FailbackResult{}, notFound("%s is not a managed name here", name)
+	}
+	m := e.m
+	if err := checkReason(reason); err != nil {
+		return api.FailbackResult{}, err
+	}
+	var h control.Hold
+	ok := false
+	if m.book != nil {
+		h, ok = m.controls().Hold(name)
+	}
+	if !ok {
+		return api.FailbackResult{}, &api.Problem{Status: http.StatusConflict, Message: name + " has no failback pending: it answers its first choice"}
+	}
+	if !m.firstChoiceUp() {
+		return api.FailbackResult{}, &api.Problem{Status: http.StatusConflict, Message: name + ": its first choice is still down; failing back now would fail over again"}
+	}
+	if _, err := m.book.ClearHold(name); err != nil {
+		return api.FailbackResult{}, err
+	}
+	now := time.Now().UTC()
+	log.Infof("failback: %s returns to its first choice (%s), confirmed through the API%s", name, describe(m), withReasonSuffix(reason))
+	return api.FailbackResult{Name: name, Answer: nameStatus(m, now).Answer, At: now, Reason: reason,
+		Held: api.FailbackPending{Since: h.Since.UTC(), Reason: h.Reason}}, nil
+}
+
+func withReasonSuffix(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return " (" + reason + ")"
+}
+
+// checkReason keeps a reason to one line of at most 1024 bytes: it goes
+// into log lines and the state file.
+func checkReason(reason string) error {
+	if len(reason) > 1024 || strings.ContainsAny(reason, "\n\r") {
+		return badRequest("reason must be one line of at most 1024 bytes")
+	}
+	return nil
 }

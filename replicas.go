@@ -90,12 +90,38 @@ func (f *Failover) votesChanged() {
 	f.controlsChanged()
 }
 
-// decided is an endpoint's health as the replicas decide it, and why;
-// without a cluster, its own probe's.
+// decided is an endpoint's health as the replicas decide it for each of its
+// checks, combined by require, and why; without a cluster, its own probes'.
 func (ep *endpoint) decided() (down bool, why string) {
-	down = !ep.up()
-	if m := ep.owner; m.votes != nil && ep.monitor != nil {
-		return m.votes.Decide(ep.monitor.Key, down)
+	m := ep.owner
+	if m.votes == nil && len(ep.monitors) < 2 {
+		return !ep.up(), ""
 	}
-	return down, ""
+	passing := 0
+	var failing []string
+	for _, mon := range ep.monitors {
+		d, w := mon.State() == health.Down, ""
+		if m.votes != nil {
+			d, w = m.votes.Decide(mon.Key, d)
+		} else if d {
+			w = mon.Status().Last.Reason()
+		}
+		if !d {
+			passing++
+			continue
+		}
+		if len(ep.monitors) > 1 {
+			w = mon.Check + ": " + w
+		}
+		failing = append(failing, w)
+	}
+	need := m.cfg.Needed(len(ep.monitors))
+	down = passing < need
+	switch {
+	case len(ep.monitors) > 1 && len(failing) > 0:
+		why = fmt.Sprintf("%d of %d checks pass, %d needed; %s", passing, len(ep.monitors), need, strings.Join(failing, "; "))
+	case len(failing) > 0:
+		why = failing[0]
+	}
+	return down, why
 }

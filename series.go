@@ -45,6 +45,7 @@ func dropSeries(m *managed) {
 				delete(series.holders, k)
 				labels := prometheus.Labels{"name": n, "endpoint": ep.cfg.Address}
 				answers.Delete(labels)
+				wouldAnswers.Delete(labels)
 				// Exact deletes: a partial match scans every series, which
 				// makes a reload of ten thousand names quadratic.
 				for _, to := range []string{"up", "down"} {

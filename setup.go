@@ -108,6 +108,19 @@ func parse(c *caddy.Controller) (*Failover, error) {
 				s.File, s.Line, s.TTL, s.Names[0], stanza.LowTTL)
 		}
 	}
+	order, err := wireAliases(f.names, f.stanzas)
+	if err != nil {
+		return nil, err
+	}
+	f.stanzas = order
+	for _, m := range f.stanzas {
+		if len(m.dependents) > 0 || hasAlias(m) {
+			m.rebuild() // now that aliases see their targets
+		}
+		if m.cfg.FailbackManual && (f.settings == nil || f.settings.API == "" && f.settings.State == "") {
+			return nil, stanza.Errorf(m.cfg.File, m.cfg.Line, "failover %s: failback manual waits for an operator, who confirms through the operator API or the state file; add a block failover { api ADDRESS } or failover { state FILE } to this server block", m.cfg.Names[0])
+		}
+	}
 	f.ents = emptyNonTerminals(f.names)
 	if err := checkChains(f.names, f.stanzas); err != nil {
 		return nil, err
@@ -131,30 +144,34 @@ func (f *Failover) start() error {
 	var longest time.Duration // the longest timeout of the fresh monitors
 	for _, m := range f.stanzas {
 		for _, ep := range m.endpoints {
-			spec, ok := m.cfg.ProbeSpec(ep.cfg)
-			if !ok {
-				continue
-			}
-			mon, isNew, err := f.acquire(spec, ep.cfg.Address, m.cfg.Pace)
-			if err != nil {
-				f.stop()
-				return plugin.Error(pluginName, err)
-			}
-			ep.monitor = mon
-			f.monMu.Lock()
-			f.monitors = append(f.monitors, mon)
-			f.monMu.Unlock()
-			if f.votes != nil {
-				votes := f.votes
-				mon.SetGate(func() bool { return votes.Probes(mon.Key) })
-			}
-			if isNew {
-				fresh = append(fresh, mon)
-				longest = max(longest, spec.Timeout)
-			}
-			f.unsubs = append(f.unsubs, mon.Subscribe(func(t health.Transition) { f.transition(m, ep, t) }))
-			if m.cfg.Policy == policy.Fastest {
-				f.unsubs = append(f.unsubs, mon.WatchRTT(func() { f.retimed(m) }))
+			for _, spec := range m.cfg.ProbeSpecs(ep.cfg) {
+				mon, isNew, err := f.acquire(spec, ep.cfg.Address, m.cfg.Pace)
+				if err != nil {
+					f.stop()
+					return plugin.Error(pluginName, err)
+				}
+				if ep.monitor == nil {
+					ep.monitor = mon
+				}
+				ep.monitors = append(ep.monitors, mon)
+				f.monMu.Lock()
+				f.monitors = append(f.monitors, mon)
+				f.monMu.Unlock()
+				if f.votes != nil {
+					votes := f.votes
+					mon.SetGate(func() bool { return votes.Probes(mon.Key) })
+				}
+				if isNew {
+					fresh = append(fresh, mon)
+					longest = max(longest, spec.Timeout)
+				}
+				f.unsubs = append(f.unsubs, mon.Subscribe(func(t health.Transition) { f.transition(m, ep, t) }))
+				if m.cfg.Policy == policy.Fastest {
+					f.unsubs = append(f.unsubs, mon.WatchRTT(func() { f.retimed(m) }))
+				}
+				if !spec.WeightFrom.IsZero() {
+					f.unsubs = append(f.unsubs, mon.WatchWeight(func() { f.reweighed(m, ep) }))
+				}
 			}
 		}
 	}
@@ -216,6 +233,9 @@ func (f *Failover) acquire(spec probe.Spec, address string, pace health.Pace) (*
 // stop releases the monitors; the last user of one stops its probes.
 func (f *Failover) stop() error {
 	untrack(f)
+	for _, m := range f.stanzas {
+		m.halt()
+	}
 	if f.geoStop != nil {
 		close(f.geoStop)
 		<-f.geoDone
@@ -272,16 +292,20 @@ func (f *Failover) transition(m *managed, ep *endpoint, t health.Transition) {
 			transitions.WithLabelValues(n, ep.cfg.Address, t.To.String()).Inc()
 		}
 	}
+	subject := "endpoint " + ep.cfg.Address
+	if len(ep.monitors) > 1 { // each check speaks for itself
+		subject += " check " + t.Monitor.Check
+	}
 	switch {
 	case t.From == health.Unknown && t.To == health.Up:
 		// The usual start; not worth a line per endpoint.
 	case t.From == health.Unknown:
 		// A first probe that outlasted the bounded first round.
-		log.Warningf("%s: endpoint %s is down at its first probe: %s", name, ep.cfg.Address, t.Result.Reason())
+		log.Warningf("%s: %s is down at its first probe: %s", name, subject, t.Result.Reason())
 	case t.To == health.Down:
-		log.Warningf("%s: endpoint %s %s -> down: %s", name, ep.cfg.Address, t.From, t.Result.Reason())
+		log.Warningf("%s: %s %s -> down: %s", name, subject, t.From, t.Result.Reason())
 	default:
-		log.Infof("%s: endpoint %s %s -> up", name, ep.cfg.Address, t.From)
+		log.Infof("%s: %s %s -> up", name, subject, t.From)
 	}
 	republish(m)
 }
@@ -295,10 +319,18 @@ func (f *Failover) retimed(m *managed) {
 	}
 }
 
-// republish rebuilds m's view and tells of a failover or failback it makes.
+// republish rebuilds m's view and tells of a failover or failback it makes;
+// the stanzas aliasing it follow at once.
 func republish(m *managed) {
+	defer func() {
+		for _, d := range m.dependents {
+			republish(d)
+		}
+	}()
 	name := m.cfg.Names[0]
-	if away, changed := m.rebuild(); changed {
+	away, changed := m.rebuild()
+	defer m.holdFailback(away, changed)
+	if changed {
 		direction := "back"
 		if away {
 			direction = "away"

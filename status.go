@@ -3,6 +3,8 @@ package failover
 import (
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/failover-dns/failover/plugin/api"
 	"github.com/failover-dns/failover/plugin/control"
 	"github.com/failover-dns/failover/plugin/health"
@@ -24,13 +26,22 @@ func nameStatus(m *managed, now time.Time) api.Name {
 		g = 1 // the default endpoints: what a client without coordinates gets
 	}
 	serving := map[*endpoint]bool{}
-	for _, fam := range []*family{v.groups[g].a, v.groups[g].aaaa, v.groups[g].cname} {
+	m.mu.Lock()
+	for i, fam := range []*family{v.groups[g].a, v.groups[g].aaaa, v.groups[g].cname} {
 		if fam == nil || fam.mode != answer {
 			continue
 		}
 		for _, ep := range fam.chosen {
 			serving[ep] = true
 			switch {
+			case ep.cfg.IsAlias(): // its target's addresses, as answered
+				for _, c := range ep.recordsFor([...]uint16{dns.TypeA, dns.TypeAAAA}[i]) {
+					if i == 0 {
+						out.Answer.A = append(out.Answer.A, rrAddress(c.rr))
+					} else {
+						out.Answer.AAAA = append(out.Answer.AAAA, rrAddress(c.rr))
+					}
+				}
 			case ep.cfg.IsHost():
 				out.Answer.CNAME = append(out.Answer.CNAME, ep.cfg.Address)
 			case ep.cfg.IP.Is4():
@@ -40,13 +51,15 @@ func nameStatus(m *managed, now time.Time) api.Name {
 			}
 		}
 	}
-	m.mu.Lock()
 	out.FailedOver = m.failedOver
 	m.mu.Unlock()
 	if snap != nil {
 		if t, ok := snap.TTL(name, now); ok {
 			j := ttlJSON(name, t)
 			out.TemporaryTTL = &j
+		}
+		if h, ok := snap.Hold(name); ok {
+			out.FailbackPending = &api.FailbackPending{Since: h.Since.UTC(), Reason: h.Reason}
 		}
 	}
 	for _, ep := range m.endpoints {
@@ -58,7 +71,13 @@ func nameStatus(m *managed, now time.Time) api.Name {
 func endpointStatus(ep *endpoint, snap *control.Snapshot, serving bool) api.Endpoint {
 	name := ep.owner.cfg.Names[0]
 	out := api.Endpoint{Address: ep.cfg.Address, State: ep.probeState(snap).String(), Serving: serving,
-		Check: "none", Priority: ep.cfg.Priority, Weight: ep.cfg.Weight, Signals: []api.Signal{}, History: []api.Change{}}
+		Check: "none", Priority: ep.cfg.Priority, Weight: ep.cfg.Weight, Signals: []api.Signal{}, History: []api.Change{}, Checks: []api.Check{}}
+	ep.owner.mu.Lock()
+	out.InUse = ep.weightAt(time.Now())
+	ep.owner.mu.Unlock()
+	if ep.cfg.IsAlias() {
+		out.Check = ep.cfg.Address // its health is its target's answer
+	}
 	if snap != nil {
 		if o, every, ok := snap.Override(name, ep.cfg.Address); ok {
 			k := control.Key{Name: name, Address: ep.cfg.Address}
@@ -76,7 +95,29 @@ func endpointStatus(ep *endpoint, snap *control.Snapshot, serving bool) api.Endp
 		return out
 	}
 	out.Check = ep.monitor.Check
+	for _, mon := range ep.monitors {
+		out.Checks = append(out.Checks, checkStatus(mon))
+		if p := mon.WeightProblem(); p != "" && out.Problem == "" {
+			out.Problem = p
+		}
+	}
+	first := out.Checks[0]
+	out.LastProbe, out.Streak, out.RTT = first.LastProbe, first.Streak, first.RTT
 	st := ep.monitor.Status()
+	if !st.Since.IsZero() {
+		since := st.Since.UTC()
+		out.Since = &since
+	}
+	for _, c := range st.History {
+		out.History = append(out.History, api.Change{At: c.At.UTC(), From: c.From.String(), To: c.To.String(), Reason: changeReason(c)})
+	}
+	return out
+}
+
+// checkStatus is one check's latest probe, streak and round trip.
+func checkStatus(mon *health.Monitor) api.Check {
+	st := mon.Status()
+	out := api.Check{Check: mon.Check, State: st.State.String()}
 	if st.Probed {
 		out.LastProbe = &api.Probe{At: st.LastAt.UTC(), Result: st.Last.Kind.String(), DurationSeconds: st.Last.Duration.Seconds()}
 		if st.Last.Kind != probe.OK {
@@ -91,13 +132,6 @@ func endpointStatus(ep *endpoint, snap *control.Snapshot, serving bool) api.Endp
 	if st.RTT > 0 {
 		rtt := st.RTT.Seconds()
 		out.RTT = &rtt
-	}
-	if !st.Since.IsZero() {
-		since := st.Since.UTC()
-		out.Since = &since
-	}
-	for _, c := range st.History {
-		out.History = append(out.History, api.Change{At: c.At.UTC(), From: c.From.String(), To: c.To.String(), Reason: changeReason(c)})
 	}
 	return out
 }

@@ -61,11 +61,23 @@ type Endpoint struct {
 	Check     string     `json:"check"`   // the check URL, or "none"
 	Priority  int        `json:"priority"`
 	Weight    uint32     `json:"weight"`
-	LastProbe *Probe     `json:"last_probe"`  // null before the first probe and without a check
-	RTT       *float64   `json:"rtt_seconds"` // smoothed round trip of its successful probes; null before one
+	LastProbe *Probe     `json:"last_probe"`               // null before the first probe and without a check
+	RTT       *float64   `json:"rtt_seconds"`              // smoothed round trip of its successful probes; null before one
+	InUse     uint32     `json:"weight_in_use"`            // the weight answers are drawn by now: reported (weight_from), ramping (slow_start) or configured
+	Problem   string     `json:"weight_problem,omitempty"` // why a reported weight was not taken
+	Checks    []Check    `json:"checks"`                   // every check of the endpoint, each by its own URL
 	Streak    *Streak    `json:"streak"`
 	Since     *time.Time `json:"since"` // when its state last changed
 	History   []Change   `json:"history"`
+}
+
+// Check is one of an endpoint's checks (require combines them).
+type Check struct {
+	Check     string   `json:"check"`
+	State     string   `json:"state"` // up, down or unknown
+	LastProbe *Probe   `json:"last_probe"`
+	Streak    *Streak  `json:"streak"`
+	RTT       *float64 `json:"rtt_seconds"`
 }
 
 // Probe is an endpoint's latest probe.

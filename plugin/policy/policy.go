@@ -5,6 +5,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -109,4 +110,59 @@ func AllUp(ms []Member) []Member {
 		out[i] = m
 	}
 	return out
+}
+
+// EligibleMin is Eligible where an active-passive tier counts as up only
+// while need(its size) of its members are (min_healthy); below that the next
+// tier answers. When no tier has that many up, the first tier with any up
+// answers, as without the minimum: a thin answer beats none.
+func EligibleMin(k Kind, ms []Member, need func(n int) int) (idx []int, allDown bool) {
+	if need == nil || k != ActivePassive && k != Geo {
+		return Eligible(k, ms)
+	}
+	prios := make([]int, 0, 4)
+	for _, m := range ms {
+		if !slices.Contains(prios, m.Priority) {
+			prios = append(prios, m.Priority)
+		}
+	}
+	slices.Sort(prios)
+	for _, p := range prios {
+		size, up := 0, 0
+		for _, m := range ms {
+			if m.Priority == p {
+				size++
+				if m.Up {
+					up++
+				}
+			}
+		}
+		if up > 0 && up >= need(size) {
+			for i, m := range ms {
+				if m.Up && m.Priority == p {
+					idx = append(idx, i)
+				}
+			}
+			return idx, false
+		}
+	}
+	return Eligible(k, ms)
+}
+
+// NextTier returns the up members of the first tier after priority p that
+// has any: where active-passive trickles a share of its answers.
+func NextTier(ms []Member, p int) []int {
+	best, found := 0, false
+	for _, m := range ms {
+		if m.Up && m.Priority > p && (!found || m.Priority < best) {
+			best, found = m.Priority, true
+		}
+	}
+	var idx []int
+	for i, m := range ms {
+		if found && m.Up && m.Priority == best {
+			idx = append(idx, i)
+		}
+	}
+	return idx
 }

@@ -24,12 +24,15 @@ var properties = []string{
 	"policy", "endpoint", "ttl", "check", "interval", "fast_interval", "timeout", "fall", "rise",
 	"expect", "host", "header", "body", "tls_servername", "tls_skip_verify", "max_answers",
 	"geoip", "ecs", "ecs_from", "all_down", "fallthrough", "fence", "sticky",
+	"require", "invert", "observe_only", "min_healthy", "failover_delay", "failback_delay", "failback",
+	"slow_start", "ttl_failover", "trickle", "weight_from",
 }
 
 // parser holds what is only needed while reading one block.
 type parser struct {
-	c    *caddy.Controller
-	s    *Stanza
+	c     *caddy.Controller
+	s     *Stanza
+	zones []string
 	seen map[string]int // property -> line, for properties that may appear once
 
 	timeoutSet, fastSet, maxSet bool
@@ -55,7 +58,7 @@ func Parse(c *caddy.Controller, zones []string) (*Stanza, error) {
 }
 
 func parse(c *caddy.Controller, zones []string, args []string) (*Stanza, error) {
-	p := &parser{c: c, seen: map[string]int{}}
+	p := &parser{c: c, seen: map[string]int{}, zones: zones}
 	p.s = &Stanza{
 		File: c.File(), Line: c.Line(),
 		Policy: policy.ActivePassive, TTL: defaultTTL, ECS: true,
@@ -194,15 +197,78 @@ func (p *parser) property() error {
 		}
 		s.TTL = uint32(n)
 	case "check":
+		if len(args) == 0 {
+			return c.Err("check needs a URL (or several, or none), such as http://{address}/health")
+		}
+		checks, err := p.checkURLs(args)
+		if err != nil {
+			return err
+		}
+		s.Checks = checks
+	case "require":
+		return p.require(args)
+	case "invert", "observe_only":
+		if err := none(); err != nil {
+			return err
+		}
+		if prop == "invert" {
+			s.Invert = true
+		} else {
+			s.ObserveOnly = true
+		}
+	case "min_healthy":
 		if v, err = one(); err != nil {
 			return err
 		}
-		if err := p.checkURL(v); err != nil {
+		return p.minHealthy(v)
+	case "failover_delay", "failback_delay", "slow_start":
+		if v, err = one(); err != nil {
 			return err
 		}
-		if !strings.EqualFold(v, "none") {
-			s.Check = v
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 24*time.Hour {
+			return c.Errf("%s %q is not a duration from 1ms to 24h; write it as 30s, 2m or 1h", prop, v)
 		}
+		switch prop {
+		case "failover_delay":
+			s.FailoverDelay = d
+		case "failback_delay":
+			s.FailbackDelay = d
+		default:
+			s.SlowStart = d
+		}
+	case "failback":
+		if v, err = one(); err != nil {
+			return err
+		}
+		switch strings.ToLower(v) {
+		case "manual":
+			s.FailbackManual = true
+		case "auto":
+			s.FailbackManual = false
+		default:
+			return c.Errf("failback is manual or auto, not %q", v)
+		}
+	case "ttl_failover":
+		if v, err = one(); err != nil {
+			return err
+		}
+		n, err := p.integer(prop, v, 0, math.MaxInt32)
+		if err != nil {
+			return err
+		}
+		s.TTLFailover, s.HasTTLFailover = uint32(n), true
+	case "trickle":
+		if v, err = one(); err != nil {
+			return err
+		}
+		pct, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
+		if err != nil || !(pct >= 0.1 && pct <= 10) {
+			return c.Errf("trickle %q is not allowed; give a share of the answers from 0.1 to 10 (percent), as in: trickle 1", v)
+		}
+		s.Trickle = pct
+	case "weight_from":
+		return p.weightFrom(args)
 	case "interval", "fast_interval", "timeout":
 		if v, err = one(); err != nil {
 			return err
@@ -359,6 +425,89 @@ func (p *parser) integer(prop, v string, lo, hi int) (int, error) {
 	return n, nil
 }
 
+// checkURLs reads the URLs of a check line; none alone means no check.
+func (p *parser) checkURLs(urls []string) ([]string, error) {
+	if len(urls) == 1 && strings.EqualFold(urls[0], "none") {
+		return nil, nil
+	}
+	var out []string
+	for _, u := range urls {
+		if strings.EqualFold(u, "none") {
+			return nil, p.c.Err("check none turns checks off and cannot be given with URLs")
+		}
+		if err := p.checkURL(u); err != nil {
+			return nil, err
+		}
+		if slices.Contains(out, u) {
+			return nil, p.c.Errf("check %s is listed twice", u)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// require reads: require all|any|N
+func (p *parser) require(args []string) error {
+	if len(args) != 1 {
+		return p.c.Errf("require takes one of all, any or a number of checks, got %d values", len(args))
+	}
+	switch v := strings.ToLower(args[0]); v {
+	case "all":
+		p.s.Require = 0
+	case "any":
+		p.s.Require = 1
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 64 {
+			return p.c.Errf("require %q is not allowed; give all, any or a number of checks from 1 to 64", args[0])
+		}
+		p.s.Require = n
+	}
+	return nil
+}
+
+// minHealthy reads N or P%.
+func (p *parser) minHealthy(v string) error {
+	if pct, ok := strings.CutSuffix(v, "%"); ok {
+		n, err := strconv.Atoi(pct)
+		if err != nil || n < 1 || n > 100 {
+			return p.c.Errf("min_healthy %q is not allowed; give a number of endpoints (1-65535) or a share such as 50%%", v)
+		}
+		p.s.MinHealthyPct = n
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 65535 {
+		return p.c.Errf("min_healthy %q is not allowed; give a number of endpoints (1-65535) or a share such as 50%%", v)
+	}
+	p.s.MinHealthy = n
+	return nil
+}
+
+// weightFrom reads: weight_from body | weight_from header NAME
+func (p *parser) weightFrom(args []string) error {
+	const allowed = "weight_from body, or weight_from header NAME"
+	switch {
+	case len(args) == 1 && strings.EqualFold(args[0], "body"):
+		p.s.WeightFromBody = true
+	case len(args) == 2 && strings.EqualFold(args[0], "header"):
+		if err := probe.ValidateHeader(args[1], "0"); err != nil {
+			return p.c.Errf("weight_from header %q: %v", args[1], err)
+		}
+		p.s.WeightFromHeader = args[1]
+	default:
+		return p.c.Errf("weight_from %q is not allowed; write %s", strings.Join(args, " "), allowed)
+	}
+	return nil
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
 func (p *parser) checkURL(v string) error {
 	if strings.EqualFold(v, "none") {
 		return nil
@@ -398,7 +547,13 @@ func (p *parser) endpoint(args []string) error {
 	}
 	e := Endpoint{Line: c.Line(), Priority: defaultPriority, Weight: defaultWeight}
 	raw := args[0]
-	if ip, err := netip.ParseAddr(raw); err == nil {
+	if target, ok := cutPrefixFold(raw, "alias:"); ok {
+		names, err := qualify(target, p.zones)
+		if err != nil || len(names) != 1 {
+			return c.Errf("endpoint %s: alias needs one managed NAME of this server block, as in alias:eu.example.org", raw)
+		}
+		e.Alias, e.Address = names[0], "alias:"+names[0]
+	} else if ip, err := netip.ParseAddr(raw); err == nil {
 		if ip.Zone() != "" {
 			return c.Errf("endpoint %q: an address with a zone cannot be served in DNS", raw)
 		}
@@ -441,17 +596,19 @@ func (p *parser) endpoint(args []string) error {
 				e.Weight = uint32(n)
 			}
 		case "check":
-			v, err := next()
+			var urls []string
+			for i+1 < len(args) && (strings.Contains(args[i+1], "://") || strings.EqualFold(args[i+1], "none")) {
+				i++
+				urls = append(urls, args[i])
+			}
+			if len(urls) == 0 {
+				return c.Errf("endpoint %s: check needs a URL (or several, or none)", raw)
+			}
+			checks, err := p.checkURLs(urls)
 			if err != nil {
 				return err
 			}
-			if err := p.checkURL(v); err != nil {
-				return err
-			}
-			e.Check, e.HasCheck = v, true
-			if strings.EqualFold(v, "none") {
-				e.Check = "none"
-			}
+			e.Checks, e.HasCheck = checks, true
 		case "default":
 			e.Default = true
 		case "at":
@@ -541,11 +698,14 @@ func (p *parser) finish() error {
 	}
 	for i := range s.Endpoints {
 		e := &s.Endpoints[i]
-		if u := s.CheckURL(e); u != "" {
+		for _, u := range s.CheckURLs(e) {
 			if err := probe.ValidateFor(u, e.Address); err != nil {
 				return Errorf(s.File, e.Line, "endpoint %s: %v", e.Address, err)
 			}
 		}
+	}
+	if err := p.finishHealth(); err != nil {
+		return err
 	}
 	if !p.timeoutSet && s.Probe.Timeout >= s.Pace.Interval {
 		// An interval of 2s or less with no timeout given: keep the probes inside it.
@@ -645,6 +805,57 @@ func (p *parser) finishFence() error {
 		if !named {
 			return Errorf(s.File, p.line("fence"), "fence %s: no endpoint serves %s, so its clients could never be answered; add it to the geo list of the endpoints that may answer them", f, f)
 		}
+	}
+	return nil
+}
+
+// finishHealth checks the properties of health structure against the
+// policy and the checks.
+func (p *parser) finishHealth() error {
+	s := p.s
+	most := 0
+	for i := range s.Endpoints {
+		e := &s.Endpoints[i]
+		most = max(most, len(s.CheckURLs(e)))
+		if e.IsAlias() && e.At != nil {
+			return Errorf(s.File, e.Line, "endpoint %s: an alias answers its target's addresses and has no position of its own", e.Address)
+		}
+		if e.IsAlias() && e.HasCheck {
+			return Errorf(s.File, e.Line, "endpoint %s: an alias is healthy while its target has a healthy answer; it takes no check", e.Address)
+		}
+		if e.IsAlias() && s.Policy == policy.Fastest {
+			return Errorf(s.File, e.Line, "endpoint %s: policy fastest ranks by probes, and an alias has none", e.Address)
+		}
+		if e.IsAlias() && slices.Contains(s.Names, e.Alias) {
+			return Errorf(s.File, e.Line, "endpoint %s is an alias of this very block's name", e.Address)
+		}
+	}
+	if line, ok := p.seen["require"]; ok && s.Require > most {
+		return Errorf(s.File, line, "require %d asks for more checks than any endpoint has (%d); give at most %d, or all or any", s.Require, most, most)
+	}
+	if line, ok := p.seen["trickle"]; ok && s.Policy != policy.ActivePassive {
+		return Errorf(s.File, line, "trickle applies to policy active-passive, which has a next tier to send it to")
+	}
+	if line, ok := p.seen["slow_start"]; ok && (s.Policy == policy.Nearest || s.Policy == policy.Fastest) {
+		return Errorf(s.File, line, "slow_start applies to policies that share answers by weight (weighted, active-active, active-passive and geo tiers), not %s", s.Policy)
+	}
+	if line, ok := p.seen["weight_from"]; ok {
+		if s.Invert {
+			return Errorf(s.File, line, "weight_from cannot go with invert: an inverted check passes when its request fails, and a failed request carries no weight")
+		}
+		if most == 0 {
+			return Errorf(s.File, line, "weight_from needs an HTTP check whose response carries the weight; add check http://{address}/...")
+		}
+		for i := range s.Endpoints {
+			for _, u := range s.CheckURLs(&s.Endpoints[i]) {
+				if strings.HasPrefix(strings.ToLower(u), "tcp://") {
+					return Errorf(s.File, line, "weight_from needs HTTP or HTTPS checks: endpoint %s has %s, which carries no response", s.Endpoints[i].Address, u)
+				}
+			}
+		}
+	}
+	if line, ok := p.seen["failback"]; ok && s.FailbackManual && s.Policy != policy.ActivePassive && s.Policy != policy.Geo && s.Policy != policy.Fastest {
+		return Errorf(s.File, line, "failback manual applies to policies with a first choice to fail back to (active-passive, geo, fastest), not %s", s.Policy)
 	}
 	return nil
 }

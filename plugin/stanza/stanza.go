@@ -55,9 +55,27 @@ type Stanza struct {
 	AllDown     AllDown
 	Fallthrough bool
 
-	Check string     // URL template of the stanza's check; "" is none
-	Probe probe.Spec // every setting of the check but the URL
-	Pace  health.Pace
+	Checks  []string   // URL templates of the stanza's checks; none is no check
+	Require int        // checks that must pass: 0 is all of them
+	Probe   probe.Spec // every setting of the checks but the URL
+	Pace    health.Pace
+
+	ObserveOnly bool // probe and report, but answer as if every endpoint were up
+	Invert      bool // a check that fails means up
+
+	WeightFromBody   bool   // the check's body's first line is the endpoint's weight
+	WeightFromHeader string // or this response header
+
+	MinHealthy    int // a tier counts as up with at least this many healthy endpoints...
+	MinHealthyPct int // ... or this share of them, rounded up; 0 when MinHealthy is given
+
+	FailoverDelay  time.Duration // an endpoint gone down still counts as up this long
+	FailbackDelay  time.Duration // an endpoint come back counts as down this long
+	FailbackManual bool          // once failed over, stay until an operator says so
+	SlowStart      time.Duration // a recovered endpoint's weight ramps up over this
+	TTLFailover    uint32        // the TTL while away from the first choice; 0 is ttl
+	HasTTLFailover bool
+	Trickle        float64 // percent of answers for the next tier, active-passive
 
 	GeoIP     string
 	GeoIPLine int
@@ -115,37 +133,82 @@ type Endpoint struct {
 	Weight   uint32
 	Geo      []Location
 	Default  bool
-	Check    string // URL template overriding the stanza's; "none" turns the check off
+	Checks   []string // URL templates overriding the stanza's; empty with HasCheck is none
 	HasCheck bool
 	At       *Coordinates // where it is, for policy nearest
+	Alias    string       // alias:NAME: the managed name whose answer this endpoint is
 }
+
+// IsAlias reports whether the endpoint stands for another stanza's answer.
+func (e *Endpoint) IsAlias() bool { return e.Alias != "" }
 
 // Coordinates are a latitude and longitude in degrees.
 type Coordinates struct{ Lat, Lon float64 }
 
 // IsHost reports whether the endpoint is a host name (served as a CNAME).
-func (e *Endpoint) IsHost() bool { return !e.IP.IsValid() }
+func (e *Endpoint) IsHost() bool { return !e.IP.IsValid() && !e.IsAlias() }
 
-// CheckURL is the check that applies to e, or "" for none.
-func (s *Stanza) CheckURL(e *Endpoint) string {
-	if e.HasCheck {
-		if e.Check == "none" {
-			return ""
-		}
-		return e.Check
+// CheckURLs are the checks that apply to e; none for an unchecked one.
+func (s *Stanza) CheckURLs(e *Endpoint) []string {
+	if e.IsAlias() {
+		return nil // its health is its target's
 	}
-	return s.Check
+	if e.HasCheck {
+		return e.Checks
+	}
+	return s.Checks
 }
 
-// ProbeSpec is the full probe for e, or false when e is not checked.
+// CheckURL is the first check that applies to e, or "" for none.
+func (s *Stanza) CheckURL(e *Endpoint) string {
+	if u := s.CheckURLs(e); len(u) > 0 {
+		return u[0]
+	}
+	return ""
+}
+
+// ProbeSpecs are the full probes for e, one per check.
+func (s *Stanza) ProbeSpecs(e *Endpoint) []probe.Spec {
+	var out []probe.Spec
+	for _, u := range s.CheckURLs(e) {
+		spec := s.Probe
+		spec.URL = u
+		spec.Invert = s.Invert
+		spec.WeightFrom = probe.WeightSource{Body: s.WeightFromBody, Header: s.WeightFromHeader}
+		out = append(out, spec)
+	}
+	return out
+}
+
+// ProbeSpec is the full probe of e's first check, or false when e is not
+// checked.
 func (s *Stanza) ProbeSpec(e *Endpoint) (probe.Spec, bool) {
-	u := s.CheckURL(e)
-	if u == "" {
+	specs := s.ProbeSpecs(e)
+	if len(specs) == 0 {
 		return probe.Spec{}, false
 	}
-	spec := s.Probe
-	spec.URL = u
-	return spec, true
+	return specs[0], true
+}
+
+// Needed is how many of n checks must pass for an endpoint to be up.
+func (s *Stanza) Needed(n int) int {
+	if s.Require == 0 || s.Require > n {
+		return n
+	}
+	return s.Require
+}
+
+// TierNeeds is how many healthy endpoints a tier of n needs to count as up.
+// A tier smaller than min_healthy needs all of its endpoints: a single
+// backup behind a pool of three still takes over when the pool thins out.
+func (s *Stanza) TierNeeds(n int) int {
+	switch {
+	case s.MinHealthyPct > 0:
+		return max(1, (n*s.MinHealthyPct+99)/100)
+	case s.MinHealthy > 0:
+		return max(1, min(s.MinHealthy, n))
+	}
+	return 1
 }
 
 // ForName is the stanza for its i-th name alone: every name gets a view of
