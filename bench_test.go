@@ -94,6 +94,35 @@ func BenchmarkServeDNS(b *testing.B) {
 		{"nearest", func(b *testing.B) plugin.Handler {
 			return benchFailover(b, next, benchNearestCorefile(b))
 		}, false, nil},
+		// www aliases mid, which aliases two pools: a chain of two.
+		{"alias-chain-2", func(b *testing.B) plugin.Handler {
+			return benchFailover(b, next, `failover www.example.org {
+				endpoint alias:mid priority 1
+				endpoint 192.0.2.99 priority 2
+			}
+			failover mid.example.org {
+				endpoint alias:eu priority 1
+				endpoint alias:us priority 2
+			}
+			failover eu.example.org {
+				policy active-active
+				endpoint 192.0.2.10
+				endpoint 192.0.2.11
+			}
+			failover us.example.org {
+				policy active-active
+				endpoint 192.0.2.20
+				endpoint 192.0.2.21
+			}`)
+		}, false, nil},
+		{"weighted-tier", func(b *testing.B) plugin.Handler {
+			return benchFailover(b, next, `failover www.example.org {
+				endpoint 192.0.2.10 priority 1 weight 3
+				endpoint 192.0.2.11 priority 1 weight 1
+				endpoint 192.0.2.20 priority 2
+				max_answers 1
+			}`)
+		}, false, nil},
 	}
 	for _, bb := range benches {
 		b.Run(bb.name, func(b *testing.B) {

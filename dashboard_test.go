@@ -26,7 +26,7 @@ func pluginMetrics(t *testing.T) map[string][]string {
 	desc := regexp.MustCompile(`fqName: "([^"]+)".*variableLabels: \{([^}]*)\}`)
 	ours := map[string][]string{}
 	for _, c := range []prometheus.Collector{endpointGauges{}, healthChecks, probes, probeDuration, probeLateness,
-		transitions, failovers, answers, allDownAnswers, queries} {
+		transitions, failovers, answers, allDownAnswers, queries, wouldAnswers} {
 		ch := make(chan *prometheus.Desc, 16)
 		c.Describe(ch)
 		close(ch)
@@ -267,7 +267,13 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		check %s
 		%s
 	}
-}`, metricsAddr, apiBlock, primary.url(), backup.url(), fastPace, dead, fastPace, backup.url(), fastPace))
+	failover observed.example.org {
+		observe_only
+		endpoint 192.0.2.50 priority 1 check %s
+		endpoint 192.0.2.60 priority 2 check %s
+		%s
+	}
+}`, metricsAddr, apiBlock, primary.url(), backup.url(), fastPace, dead, fastPace, backup.url(), fastPace, primary.url(), backup.url(), fastPace))
 
 	// A failover away from the primary, queries of every type, and answers
 	// while all of api.example.org's endpoints are down.
@@ -276,6 +282,11 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 	s.waitAnswer(t, "www.example.org.", []string{"192.0.2.20"}, 5*time.Second)
 	for _, q := range []uint16{dns.TypeAAAA, dns.TypeMX} {
 		s.mustAsk(t, "udp", "www.example.org.", q)
+	}
+	for range 3 { // observe_only answers the failed primary, and counts the backup it would have
+		if got := addresses(s.mustAsk(t, "udp", "observed.example.org.", dns.TypeA)); !slices.Equal(got, []string{"192.0.2.50"}) {
+			t.Fatalf("Expected observe_only to answer as if all were up, got %v", got)
+		}
 	}
 	if got := addresses(s.mustAsk(t, "udp", "app.example.org.", dns.TypeA)); len(got) != 2 {
 		t.Fatalf("Expected both endpoints of app.example.org., got %v", got)

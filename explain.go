@@ -123,6 +123,19 @@ func leftOutReason(m *managed, ep *endpoint, fam *family, snap *control.Snapshot
 			return "held down by firing alert " + strings.Join(names, ", ")
 		}
 	}
+	if ep.target != nil && !ep.answers(qtype) {
+		return "alias: " + ep.cfg.Alias + " has no healthy answer of this type (under its own min_healthy)"
+	}
+	m.mu.Lock()
+	stand, since := ep.stand, ep.since
+	holding := m.holding
+	m.mu.Unlock()
+	switch {
+	case stand == held:
+		return fmt.Sprintf("failback_delay: back up since %s, answered again from %s", stamp(since), stamp(since.Add(m.cfg.FailbackDelay)))
+	case holding && slices.Contains(fam.first, ep) && stand == usable:
+		return "failback manual: the first choice waits for an operator (POST /v1/names/" + name + "/failback)"
+	}
 	if down, why := ep.decided(); down && why != "" {
 		return withReason("down", why)
 	}
