@@ -95,7 +95,6 @@ func aliasRecord(name string, ttl uint32, rr dns.RR) dns.RR {
 	return nil
 }
 
-
 // wireAliases points every alias endpoint at its target's stanza, refusing
 // unknown names, targets whose answer depends on the client or is a CNAME,
 // and loops; it returns the stanzas in an order where targets come before

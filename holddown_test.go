@@ -57,7 +57,9 @@ func (s *signalled) down(name, addr string) {
 	s.book.Fire(control.Key{Name: name, Address: addr}, control.Signal{Alert: "test", Key: "test"})
 }
 
-func (s *signalled) up(name, addr string) { s.book.Resolve(control.Key{Name: name, Address: addr}, "test") }
+func (s *signalled) up(name, addr string) {
+	s.book.Resolve(control.Key{Name: name, Address: addr}, "test")
+}
 
 func (s *signalled) ask(name string) *dns.Msg {
 	s.t.Helper()

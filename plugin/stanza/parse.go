@@ -33,7 +33,7 @@ type parser struct {
 	c     *caddy.Controller
 	s     *Stanza
 	zones []string
-	seen map[string]int // property -> line, for properties that may appear once
+	seen  map[string]int // property -> line, for properties that may appear once
 
 	timeoutSet, fastSet, maxSet bool
 }
