@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/failover-dns/failover/plugin/control"
 	"github.com/failover-dns/failover/plugin/health"
 	"github.com/failover-dns/failover/plugin/policy"
@@ -120,10 +122,16 @@ func (ep *endpoint) probeState(snap *control.Snapshot) health.State {
 	if snap != nil && snap.Signaled(ep.owner.cfg.Names[0], ep.cfg.Address) {
 		return health.Down
 	}
+	if ep.target != nil { // an alias: up while its target has a healthy answer
+		if ep.answers(dns.TypeA) || ep.answers(dns.TypeAAAA) {
+			return health.Up
+		}
+		return health.Down
+	}
 	if ep.monitor == nil {
 		return health.Up
 	}
-	if ep.owner.votes != nil {
+	if ep.owner.votes != nil || len(ep.monitors) > 1 { // the replicas' votes, or the checks by require
 		if down, _ := ep.decided(); down {
 			return health.Down
 		}

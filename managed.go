@@ -66,6 +66,8 @@ type endpoint struct {
 	seen, healthy bool
 	since         time.Time
 
+	wasDown atomic.Bool // with several checks: the combined state, for transitions_total
+
 	target   *managed           // alias:NAME's stanza; nil for other endpoints
 	aliasRRs map[string]*choice // its records of the target's addresses; under owner.mu
 	would    *lazyCounter       // observe_only: answers it would have had
@@ -77,6 +79,16 @@ type choice struct {
 	rr       dns.RR
 	answered *lazyCounter
 	ep       *endpoint
+}
+
+// changed reports whether a check's transition t changed the endpoint's
+// state: with several checks, only a change of their combination does.
+func (e *endpoint) changed(t health.Transition) bool {
+	if len(e.monitors) < 2 {
+		return true
+	}
+	down := !e.up()
+	return e.wasDown.Swap(down) != down && (t.To == health.Down) == down
 }
 
 // up reports whether enough of the endpoint's checks pass (require).

@@ -287,7 +287,7 @@ func (f *Failover) transition(m *managed, ep *endpoint, t health.Transition) {
 		}
 		return
 	}
-	if t.From != health.Unknown {
+	if t.From != health.Unknown && ep.changed(t) {
 		for _, n := range m.cfg.Names {
 			transitions.WithLabelValues(n, ep.cfg.Address, t.To.String()).Inc()
 		}
