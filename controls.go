@@ -54,7 +54,7 @@ func (m *managed) judge(now time.Time, honour bool) (overrides string, ttl uint3
 		if down, _ := ep.decided(); down || snap != nil && snap.Signaled(name, ep.cfg.Address) {
 			ep.stand = unusable
 		}
-		if honour {
+		if honour && ep.attached() {
 			m.noteHealth(ep, ep.stand == usable, now)
 			ep.stand = m.delayed(ep, now)
 		} else {

@@ -1,8 +1,10 @@
 package failover
 
 import (
+	"math"
 	"time"
 
+	"github.com/failover-dns/failover/plugin/health"
 	"github.com/failover-dns/failover/plugin/policy"
 )
 
@@ -12,14 +14,35 @@ import (
 // arms a timer for the moment its standing or weight next changes.
 
 // noteHealth records a change of ep's health verdict. The first verdict
-// starts nothing: an endpoint up at startup is not a recovery.
+// dates from its checks' latest real transition, so that a reload neither
+// cuts a hold-down or a ramp short nor starts one; an endpoint up since its
+// first probe is not a recovery.
 func (m *managed) noteHealth(ep *endpoint, up bool, now time.Time) {
 	switch {
 	case !ep.seen:
-		ep.seen, ep.healthy = true, up
+		ep.seen, ep.healthy, ep.since = true, up, ep.lastChange()
 	case up != ep.healthy:
 		ep.healthy, ep.since = up, now
 	}
+}
+
+// attached reports whether ep's checks are running: setup builds a first
+// view before they are, which must not count as a verdict.
+func (ep *endpoint) attached() bool {
+	return len(ep.monitors) > 0 || len(ep.owner.cfg.CheckURLs(ep.cfg)) == 0
+}
+
+// lastChange is when one of ep's checks last changed state, not counting
+// first probes; zero when none has.
+func (ep *endpoint) lastChange() time.Time {
+	var at time.Time
+	for _, mon := range ep.monitors {
+		st := mon.Status()
+		if n := len(st.History); n > 0 && st.History[n-1].From != health.Unknown && st.Since.After(at) {
+			at = st.Since
+		}
+	}
+	return at
 }
 
 // delayed is ep's standing by its health and the hold-downs:
@@ -40,19 +63,26 @@ func (m *managed) delayed(ep *endpoint, now time.Time) standing {
 }
 
 // weightAt is ep's weight now: the configured one, or the one its check
-// reports (weight_from), ramped up after a recovery (slow_start).
-func (ep *endpoint) weightAt(now time.Time) uint32 {
-	w := ep.cfg.Weight
+// reports (weight_from), ramped up after a recovery (slow_start). It is
+// fractional: a weight of 1 ramps too.
+func (ep *endpoint) weightAt(now time.Time) float64 {
+	w := float64(ep.cfg.Weight)
 	if rw, ok := ep.reported(); ok {
-		w = rw
+		w = float64(rw)
 	}
 	if d := ep.owner.cfg.SlowStart; d > 0 && ep.healthy && !ep.since.IsZero() {
 		back := ep.since.Add(ep.owner.cfg.FailbackDelay) // it serves from the end of its hold-down
 		if elapsed := now.Sub(back); elapsed < d {
-			return uint32(float64(w) * max(elapsed, 0).Seconds() / d.Seconds())
+			return w * max(elapsed, 0).Seconds() / d.Seconds()
 		}
 	}
 	return w
+}
+
+// memberWeight is weightAt for the policies, which only tell drained (0)
+// from the rest.
+func (ep *endpoint) memberWeight(now time.Time) uint32 {
+	return uint32(math.Ceil(ep.weightAt(now)))
 }
 
 // ramping reports whether ep's weight is still rising.
@@ -96,9 +126,15 @@ func anyWeight(eps []*endpoint, now time.Time) bool {
 	return false
 }
 
-// aliasScale keeps an alias's share of a weighted draw its weight when its
-// answer holds several addresses: each gets weight*aliasScale/len.
-const aliasScale = 720720 // divisible by every count up to 16
+// weightScale turns fractional weights into the integers of a weighted
+// draw, and keeps an alias's share its weight when its answer holds several
+// addresses (each gets weight*weightScale/len). 65535*5040 fits a uint32.
+const weightScale = 5040 // divisible by every count up to 10, and 12, 14, 15 and 16
+
+// drawWeight is one of ep's n records' weight in a weighted draw.
+func drawWeight(w float64, n int) uint32 {
+	return max(1, uint32(w*weightScale/float64(n)))
+}
 
 // wakeAt is when the next hold-down ends or a ramp steps; zero for never.
 func (m *managed) wakeAt(now time.Time) time.Time {

@@ -390,3 +390,23 @@ func TestFailbackManualWaitsForTheOperator(t *testing.T) {
 
 // operatorFor is the API's backend for f alone.
 func operatorFor(f *Failover) operator { return operator{l: &listener{attached: []*Failover{f}}} }
+
+// A weight of 1 ramps as smoothly as a weight of 50.
+func TestSlowStartRampsAWeightOfOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSignalled(t, `failover www.example.org {
+    policy weighted
+    endpoint 192.0.2.10
+    endpoint 192.0.2.20
+    slow_start 10s
+}`)
+		s.down("www.example.org.", "192.0.2.10")
+		s.up("www.example.org.", "192.0.2.10")
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		const n = 4000
+		if got := s.shares("www.example.org.", n)["192.0.2.10"]; !within(got, 0.4/1.4, n) {
+			t.Errorf("4 s into a 10 s ramp: expected a share of %.3f for an endpoint of weight 1, got %.3f", 0.4/1.4, got)
+		}
+	})
+}

@@ -350,7 +350,7 @@ func (m *managed) members(eps []*endpoint, qtype uint16, out []*endpoint) []poli
 	now := time.Now()
 	members := make([]policy.Member, len(eps))
 	for i, ep := range eps {
-		members[i] = policy.Member{Priority: ep.cfg.Priority, Weight: ep.weightAt(now),
+		members[i] = policy.Member{Priority: ep.cfg.Priority, Weight: ep.memberWeight(now),
 			Up: ep.stand == usable && ep.answers(qtype) && !slices.Contains(out, ep)}
 	}
 	return members
@@ -434,7 +434,7 @@ func (m *managed) answers(f *family, chosen []*endpoint, level int, qtype uint16
 			points = append(points, ep.point)
 			if weighted {
 				// An alias's share is its weight, whatever the size of its answer.
-				weights = append(weights, max(1, w*aliasScale/uint32(len(cs))))
+				weights = append(weights, drawWeight(w, len(cs)))
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package failover
 
 import (
+	"math"
 	"time"
 
 	"github.com/miekg/dns"
@@ -73,7 +74,7 @@ func endpointStatus(ep *endpoint, snap *control.Snapshot, serving bool) api.Endp
 	out := api.Endpoint{Address: ep.cfg.Address, State: ep.probeState(snap).String(), Serving: serving,
 		Check: "none", Priority: ep.cfg.Priority, Weight: ep.cfg.Weight, Signals: []api.Signal{}, History: []api.Change{}, Checks: []api.Check{}}
 	ep.owner.mu.Lock()
-	out.InUse = ep.weightAt(time.Now())
+	out.InUse = uint32(math.Round(ep.weightAt(time.Now())))
 	ep.owner.mu.Unlock()
 	if ep.cfg.IsAlias() {
 		out.Check = ep.cfg.Address // its health is its target's answer
