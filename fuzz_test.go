@@ -125,6 +125,24 @@ failover near.example.org {
     endpoint 192.0.2.121 at 50.11 8.68
     endpoint 192.0.2.122 at -33.87 151.21 default
 }
+failover chain.example.org {
+    endpoint alias:sticky-free.example.org priority 1 weight 3
+    endpoint alias:ft.example.org priority 1
+    endpoint 192.0.2.140 priority 2
+    trickle 5
+    min_healthy 50%
+    ttl_failover 5
+    slow_start 10s
+    failover_delay 1s
+    failback_delay 1s
+}
+failover sticky-free.example.org {
+    policy active-active
+    endpoint 192.0.2.150
+    endpoint 2001:db8::150
+    check ` + dead + `
+    interval 1h
+}
 failover fast.example.org {
     policy fastest
     max_answers 2
@@ -133,6 +151,21 @@ failover fast.example.org {
     check ` + dead + `
     interval 1h
 }`
+}
+
+// aliasedEndpoints are the endpoints whose records cfg may answer: its own,
+// and those of the stanzas its aliases name, down their chains.
+func aliasedEndpoints(f *Failover, cfg *stanza.Stanza) []*stanza.Endpoint {
+	var out []*stanza.Endpoint
+	for i := range cfg.Endpoints {
+		ep := &cfg.Endpoints[i]
+		if ep.IsAlias() {
+			out = append(out, aliasedEndpoints(f, f.names[ep.Alias].m.cfg)...)
+			continue
+		}
+		out = append(out, ep)
+	}
+	return out
 }
 
 // nextMarks stands for the next plugin, without state that the fuzzer's
@@ -154,9 +187,14 @@ func fuzzStanzas(f *Failover) map[string]fuzzStanza {
 	for name, e := range f.names {
 		cfg := e.m.cfg
 		fs := fuzzStanza{served: make(map[string]bool), nodata: cfg.AllDown == stanza.NoData}
-		for i := range cfg.Endpoints {
-			ep := &cfg.Endpoints[i]
-			fs.served[record(name, cfg.TTL, ep).String()] = true
+		ttls := []uint32{cfg.TTL}
+		if cfg.HasTTLFailover {
+			ttls = append(ttls, cfg.TTLFailover)
+		}
+		for _, ep := range aliasedEndpoints(f, cfg) {
+			for _, ttl := range ttls {
+				fs.served[record(name, ttl, ep).String()] = true
+			}
 			switch {
 			case ep.IsHost():
 				fs.cname = true
@@ -196,7 +234,7 @@ func FuzzServeDNS(f *testing.F) {
 	}
 	f.Cleanup(func() { h.stop() })
 	stanzas := fuzzStanzas(h)
-	for _, name := range []string{"nets.example.org.", "sticky.example.org.", "near.example.org.", "fast.example.org."} {
+	for _, name := range []string{"nets.example.org.", "sticky.example.org.", "near.example.org.", "fast.example.org.", "chain.example.org."} {
 		for _, prefix := range []string{"10.1.2.0/24", "10.9.3.0/24", "10.3.0.0/16", "2001:db8:1::/48"} {
 			m := new(dns.Msg)
 			m.SetQuestion(name, dns.TypeA)
