@@ -14,10 +14,9 @@ import (
 // answers it, and what its answer depends on.
 type placed struct {
 	group int
-	scope int // the block around the client that gets the same group
-	loc   geo.Location
-	found bool   // the database knows the client
-	key   uint64 // its sticky subnet, when sticky
+	scope int       // the block around the client that gets the same group
+	point geo.Point // where it is, for policy nearest
+	key   uint64    // its sticky subnet, when sticky
 }
 
 // place finds the client at addr's group and sticky subnet.
@@ -25,9 +24,9 @@ func (m *managed) place(addr netip.Addr) placed {
 	var p placed
 	switch {
 	case m.route != nil:
-		p.group, p.scope, p.loc, p.found = m.route.place(addr)
+		p.group, p.scope = m.route.place(addr)
 	case m.near != nil:
-		p.group, p.scope, p.loc, p.found = m.near.place(addr)
+		p.group, p.scope, p.point = m.near.place(addr)
 	}
 	if m.cfg.Sticky {
 		p.key = policy.SubnetKey(addr, m.cfg.StickyV4, m.cfg.StickyV6)
@@ -48,7 +47,7 @@ func (fam *family) pickFor(p *placed, dst []*choice) []*choice {
 	}
 	switch {
 	case fam.near:
-		return set.PickNear(p.loc.Point, p.key, dst)
+		return set.PickNear(p.point, p.key, dst)
 	case set.IsSticky():
 		return set.PickFor(p.key, dst)
 	}

@@ -31,9 +31,9 @@ func explain(m *managed, client netip.Addr, qtype uint16) api.Explanation {
 		if m.route != nil || m.near != nil {
 			out.Group = m.groupLabel(g)
 		}
-		if p.found {
-			out.Location = &api.Location{Network: p.loc.Network.String(), Continent: geo.CodeString(p.loc.Continent),
-				Country: geo.CodeString(p.loc.Country), Subdivision: geo.CodeString(p.loc.Subdivision)}
+		if loc, found := m.locate(client); found {
+			out.Location = &api.Location{Network: loc.Network.String(), Continent: geo.CodeString(loc.Continent),
+				Country: geo.CodeString(loc.Country), Subdivision: geo.CodeString(loc.Subdivision)}
 		}
 	}
 	fam := v.groups[g].forType(qtype)
@@ -170,6 +170,21 @@ func clientReason(m *managed, fam *family) string {
 		return "farther from the client than the answer"
 	}
 	return fmt.Sprintf("sticky: the client's subnet (/%d, /%d) ranks it below the answer", m.cfg.StickyV4, m.cfg.StickyV6)
+}
+
+// locate is where the database puts client, for explanations.
+func (m *managed) locate(client netip.Addr) (geo.Location, bool) {
+	var src *geo.Source
+	switch {
+	case m.route != nil:
+		src = m.route.source
+	case m.near != nil:
+		src = m.near.source
+	}
+	if src == nil {
+		return geo.Location{}, false
+	}
+	return src.DB().Lookup(client)
 }
 
 // groupLabel names view group g for people.

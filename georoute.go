@@ -133,7 +133,8 @@ func (r *geoRoute) levels(g int, all []*endpoint) [][]*endpoint {
 
 // place finds the client's group, and the length of the block around it
 // that gets the same group (the ECS scope).
-func (r *geoRoute) place(addr netip.Addr) (g, scope int, loc geo.Location, found bool) {
+func (r *geoRoute) place(addr netip.Addr) (g, scope int) {
+	var loc geo.Location
 	g = -1
 	if r.nets != nil {
 		var inNet bool
@@ -143,7 +144,7 @@ func (r *geoRoute) place(addr netip.Addr) (g, scope int, loc geo.Location, found
 		}
 	}
 	if r.source != nil && (g < 0 || r.dbFence) {
-		loc, found = r.source.DB().Lookup(addr)
+		loc, _ = r.source.DB().Lookup(addr)
 		scope = max(scope, loc.Network.Bits())
 	}
 	if g < 0 {
@@ -152,7 +153,7 @@ func (r *geoRoute) place(addr netip.Addr) (g, scope int, loc geo.Location, found
 	if f := r.fenceOf(addr, loc); f >= 0 {
 		g += len(r.members) * (f + 1)
 	}
-	return g, scope, loc, found
+	return g, scope
 }
 
 // byLocation picks the most specific group that names the location.

@@ -52,13 +52,13 @@ func (r *nearRoute) allPositioned(eps []*endpoint) bool {
 
 // place finds the client's group and coordinates, and the length of the
 // database network it lies in (the ECS scope).
-func (r *nearRoute) place(addr netip.Addr) (g, scope int, loc geo.Location, found bool) {
-	loc, found = r.source.DB().Lookup(addr)
+func (r *nearRoute) place(addr netip.Addr) (g, scope int, at geo.Point) {
+	loc, found := r.source.DB().Lookup(addr)
 	scope = max(loc.Network.Bits(), 0)
 	if !found || !loc.HasCoords {
-		return 1, scope, loc, found
+		return 1, scope, at
 	}
-	return 0, scope, loc, found
+	return 0, scope, loc.Point
 }
 
 func (r *nearRoute) label(g int) string {
