@@ -1,19 +1,11 @@
 package failover
 
-import (
-	"fmt"
-	"strings"
-	"testing"
-)
+import "testing"
 
 // Every mistake in the routing-by-health properties fails setup at its line
 // with what is allowed.
 func TestSetupRoutingByHealthErrors(t *testing.T) {
-	tests := []struct {
-		name, corefile string
-		line           int
-		phrase         string
-	}{
+	checkSetupErrors(t, []setupError{
 		{"alias of an unknown name", `failover www.example.org {
     endpoint alias:nowhere.example.org
 }`, 2, "endpoint alias:nowhere.example.org.: nowhere.example.org. is not a name managed by a failover block of this server block"},
@@ -124,17 +116,5 @@ failover eu.example.org {
     invert yes
     endpoint 192.0.2.1
 }`, 2, `invert takes no value, got "yes"`},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := setup(newTestController(tc.corefile))
-			if err == nil {
-				t.Fatalf("Expected an error for\n%s", tc.corefile)
-			}
-			where := fmt.Sprintf("Testfile:%d - Error during parsing: ", tc.line)
-			if msg := err.Error(); !strings.Contains(msg, where) || !strings.Contains(msg, tc.phrase) {
-				t.Errorf("Expected the error at %q to say %q, got %q", where, tc.phrase, msg)
-			}
-		})
-	}
+	})
 }

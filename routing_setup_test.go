@@ -14,11 +14,7 @@ import (
 func TestSetupRoutingByClientErrors(t *testing.T) {
 	dir := t.TempDir()
 	country := geotest.Write(t, filepath.Join(dir, "country.mmdb"), "GeoLite2-Country", []geotest.Place{{CIDR: "192.0.2.0/24", Continent: "EU", Country: "DE"}})
-	tests := []struct {
-		name, corefile string
-		line           int
-		phrase         string
-	}{
+	tests := []setupError{
 		{"net with host bits", `failover www.example.org {
     policy geo
     endpoint 192.0.2.10 geo net:10.1.2.3/16
@@ -114,6 +110,18 @@ func TestSetupRoutingByClientErrors(t *testing.T) {
     endpoint 192.0.2.11 default
 }`, 2, "policy geo needs a database"},
 	}
+	checkSetupErrors(t, tests)
+}
+
+// setupError is a Corefile that must fail setup at line, saying phrase.
+type setupError struct {
+	name, corefile string
+	line           int
+	phrase         string
+}
+
+func checkSetupErrors(t *testing.T, tests []setupError) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := setup(newTestController(tc.corefile))
