@@ -208,3 +208,36 @@ func awaitLog(t *testing.T, logged <-chan string) string {
 		return ""
 	}
 }
+
+// A change the book writes while the watcher holds an older read of the
+// file is not undone by that read: the watcher applies only what the file
+// still holds.
+func TestRereadDoesNotUndoAChangeWrittenMeanwhile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	b, _, err := NewBook(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := Key{Name: "www.example.org.", Address: "192.0.2.10"}
+	if err := b.SetOverride(k, Override{State: Down, Reason: "disk"}); err != nil {
+		t.Fatal(err)
+	}
+	// Someone edits the file by hand (a new hold), and while the watcher
+	// holds that read the API clears the override.
+	data, _ := os.ReadFile(path)
+	edited := string(data) + "hold www.example.org. since=2026-12-01T13:00:00Z\n"
+	if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	afterRead = func() {
+		afterRead = nil
+		if _, err := b.ClearOverride(k); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { afterRead = nil }()
+	b.reread()
+	if _, _, ok := b.Snapshot().Override(k.Name, k.Address); ok {
+		t.Errorf("Expected the override cleared through the book to stay cleared, the watcher's older read brought it back")
+	}
+}

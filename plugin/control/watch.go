@@ -42,6 +42,9 @@ func (f *stateFile) stopWatch() {
 	}
 }
 
+// afterRead lets a test act between reading the file and applying it.
+var afterRead func()
+
 // reread applies the state file when its content is not what the book last
 // wrote or read.
 func (b *Book) reread() {
@@ -60,6 +63,9 @@ func (b *Book) reread() {
 		return
 	}
 	b.mu.Unlock()
+	if afterRead != nil {
+		afterRead()
+	}
 	now := time.Now()
 	p, bad := parseState(f.path, data, now)
 	for _, err := range bad {
@@ -67,6 +73,11 @@ func (b *Book) reread() {
 	}
 	var said, held []string
 	changed, _ := b.change(false, func(s *Snapshot) bool {
+		// The book may have written the file since it was read: what was
+		// read is an edit only if the file still holds it.
+		if cur, err := os.ReadFile(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) || !bytes.Equal(cur, data) {
+			return false
+		}
 		if !bytes.Equal(data, f.written) { // unchanged since the check above
 			for k, o := range p.overrides {
 				if prev, ok := s.overrides[k]; ok && prev.State == o.State && prev.Reason == o.Reason {
