@@ -408,3 +408,23 @@ func TestPageShowsPendingFailback(t *testing.T) {
 		t.Errorf("Expected no reason shown without one, got %q", got)
 	}
 }
+
+func TestPageShowsChecksRoundTripAndWeightInUse(t *testing.T) {
+	names := sampleNames(sampleNow)
+	www := &names[len(names)-1]
+	ep := &www.Endpoints[0]
+	rtt := 0.0123
+	ep.RTT, ep.InUse, ep.Weight, ep.Problem = &rtt, 7, 1, ""
+	ep.Checks = []Check{
+		{Check: "http://192.0.2.10/health", State: "up"},
+		{Check: "http://192.0.2.10/db", State: "down"},
+	}
+	_, doc := render(t, names)
+	row := one(t, doc, "endpoint row", withAttr("data-endpoint", ep.Address))
+	got := text(row)
+	for _, want := range []string{"http://192.0.2.10/health up", "http://192.0.2.10/db down", "rtt 12 ms", "(now 7)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Expected the row to show %q, got %q", want, got)
+		}
+	}
+}
