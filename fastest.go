@@ -3,6 +3,8 @@ package failover
 import (
 	"slices"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // leadMargin is how much faster than the leader another endpoint must be to
@@ -76,33 +78,35 @@ func (ep *endpoint) rtt() time.Duration {
 // not change it.
 func (m *managed) rerank() bool {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	cur := m.view.Load()
-	same := true
 	for g := range cur.groups {
 		levels := m.levels(g)
 		for _, x := range []struct {
-			fam  *family
-			keep func(*endpoint) bool
-			lead *fastLead
-		}{{cur.groups[g].a, isV4, &m.fast.a}, {cur.groups[g].aaaa, isV6, &m.fast.aaaa}, {cur.groups[g].cname, isHost, &m.fast.cname}} {
+			fam        *family
+			keep       func(*endpoint) bool
+			qtype      uint16
+			maxAnswers int
+			lead       fastLead
+		}{
+			{cur.groups[g].a, isV4, dns.TypeA, m.cfg.MaxAnswers, m.fast.a},
+			{cur.groups[g].aaaa, isV6, dns.TypeAAAA, m.cfg.MaxAnswers, m.fast.aaaa},
+			{cur.groups[g].cname, isHost, dns.TypeCNAME, 1, m.fast.cname},
+		} {
 			if x.fam == nil || x.fam.mode != answer {
 				continue
 			}
-			eps := byKind(levels, x.keep)[0]
-			var up []*endpoint
-			for _, ep := range eps {
-				if ep.stand == usable {
-					up = append(up, ep)
-				}
+			// The choice a rebuild would make, on a copy of the leaders:
+			// this only asks.
+			var out []*endpoint
+			if m.holding {
+				out = x.fam.first // as resolve leaves it out
 			}
-			if len(up) == 0 {
-				continue
+			chosen, _, _ := m.choose(byKind(levels, x.keep), x.qtype, x.maxAnswers, m.tierNeeds(), &x.lead, out)
+			if chosen != nil && !sameEndpoints(chosen, x.fam.chosen) {
+				return true
 			}
-			lead := *x.lead // a copy: this only asks
-			ranked := lead.rank(up, len(x.fam.chosen), &lead.served)
-			same = same && sameEndpoints(ranked, x.fam.chosen)
 		}
 	}
-	m.mu.Unlock()
-	return !same
+	return false
 }

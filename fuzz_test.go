@@ -251,7 +251,7 @@ func FuzzServeDNS(f *testing.F) {
 			return
 		}
 		q, id := r.Question[0], r.Id
-		queryECS := firstECS(r)
+		queryECS := firstECSOf(r)
 		// What the query looked like, to catch a handler that writes into it.
 		before, _ := r.Pack()
 
@@ -312,7 +312,7 @@ func FuzzServeDNS(f *testing.F) {
 		if len(m.Answer) == 0 && fs.hasData(q.Qtype) && !fs.nodata {
 			t.Errorf("Expected an answer for %s %s, got an empty NOERROR", q.Name, dns.TypeToString[q.Qtype])
 		}
-		if replyECS := firstECS(m); replyECS != nil {
+		if replyECS := firstECSOf(m); replyECS != nil {
 			if queryECS == nil {
 				t.Fatalf("Expected no ECS option in the reply to a query without one, got %s", replyECS)
 			}
@@ -326,18 +326,4 @@ func FuzzServeDNS(f *testing.F) {
 			}
 		}
 	})
-}
-
-// firstECS returns the first ECS option of m, or nil.
-func firstECS(m *dns.Msg) *dns.EDNS0_SUBNET {
-	o := m.IsEdns0()
-	if o == nil {
-		return nil
-	}
-	for _, opt := range o.Option {
-		if e, ok := opt.(*dns.EDNS0_SUBNET); ok {
-			return e
-		}
-	}
-	return nil
 }

@@ -97,12 +97,8 @@ func ecsOption(t testing.TB, prefix string) *dns.EDNS0_SUBNET {
 }
 
 func replyScope(m *dns.Msg) (int, bool) {
-	if o := m.IsEdns0(); o != nil {
-		for _, opt := range o.Option {
-			if e, ok := opt.(*dns.EDNS0_SUBNET); ok {
-				return int(e.SourceScope), true
-			}
-		}
+	if e := firstECSOf(m); e != nil {
+		return int(e.SourceScope), true
 	}
 	return 0, false
 }

@@ -335,7 +335,7 @@ func (m *managed) resolve(levels [][]*endpoint, qtype uint16, maxAnswers int, le
 		}
 		chosen = first // return_all: fail open, as if every endpoint were up
 	}
-	f.chosen, f.first = chosen, first
+	f.chosen = chosen
 	f.healthy = !f.allDown && m.enoughHealthy(levels, chosen, chosenLevel)
 	f.sets = []*policy.Set[*choice]{m.answers(f, chosen, chosenLevel, qtype, maxAnswers)}
 	if len(next) > 0 {

@@ -158,12 +158,11 @@ func (sh wtShares) String() string {
 
 // worker is one connection to a server, redialled after a transport error.
 type wtWorker struct {
-	t       *testing.T
-	client  *dns.Client
-	addr    string
-	conn    *dns.Conn
-	failed  int
-	answers []*dns.Msg
+	t      *testing.T
+	client *dns.Client
+	addr   string
+	conn   *dns.Conn
+	failed int
 }
 
 func newWtWorker(t *testing.T, s server, network string) *wtWorker {
